@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "xoshare",
+    products: [
+        .executable(name: "xoshare", targets: ["xoshare"]),
+        .library(name: "XOShareCore", targets: ["XOShareCore"]),
+    ],
+    targets: [
+        // One system-library target per C library; each is imported with
+        // `internal import` so no C type leaks into the public API.
+        .systemLibrary(
+            name: "CArchive",
+            pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "XOShareCore",
+            dependencies: ["CArchive", "CCrypto", "CSQLite"]
+        ),
+        .executableTarget(
+            name: "xoshare",
+            dependencies: ["XOShareCore"]
+        ),
+        .testTarget(
+            name: "XOShareCoreTests",
+            dependencies: ["XOShareCore"]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["XOShareCore"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

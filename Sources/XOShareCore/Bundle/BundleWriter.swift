@@ -1,0 +1,142 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What a finished bundle is: its file, header and sizes.
+public struct WrittenBundle: Sendable {
+    public var path: String
+    public var header: BundleHeader
+    public var fileSize: Int64
+    public var recordCounts: [Int64]
+}
+
+/// The settings of a bundle to write, besides its content.
+public struct BundleParameters {
+    public var connectionID: ConnectionID
+    public var secret: [UInt8]
+    public var sequence: Int64
+    public var previousBundleHash: [UInt8]
+    public var createdAt: Int64
+    public var expiresAt: Int64
+    public var compressionLevel = 3
+    public var compressionThreads = 0
+    public var chunkSize = ChunkCipher.defaultChunkSize
+    /// The size at which a data entry is closed and the next begun.
+    public var segmentTarget = 1 << 20
+}
+
+/// Writes one bundle: the content goes through tar, zstd and AES-GCM chunks to a
+/// temporary file; then the header is signed and written in front, the file is
+/// flushed, and only then renamed to its final name.
+public enum BundleWriter {
+    public static func write(
+        into drop: DropDirectory, parameters: BundleParameters, signingKey: SigningKey, manifest: Manifest,
+        content: (BundleContentWriter) throws -> Void
+    ) throws -> WrittenBundle {
+        let finalName = drop.bundleName(parameters.connectionID, sequence: parameters.sequence)
+        let temporary = try drop.temporaryPath(for: finalName)
+        do {
+            let file = try FileDescriptor(
+                path: temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644, operation: "create the bundle")
+            try file.write([UInt8](repeating: 0, count: BundleHeader.totalCount))
+            let salt = try randomBytes(32)
+            let cipher = try ChunkCipher(
+                secret: parameters.secret, salt: salt, connectionID: parameters.connectionID,
+                sequence: parameters.sequence)
+            let sink = EncryptingFileSink(file: file, cipher: cipher, chunkSize: Int(parameters.chunkSize))
+            let archive = try ArchiveWriter(
+                sink: sink, compressionLevel: parameters.compressionLevel, threads: parameters.compressionThreads,
+                modificationTime: parameters.createdAt)
+            let contentWriter = try BundleContentWriter(
+                archive: archive, manifest: manifest, segmentTarget: parameters.segmentTarget)
+            try content(contentWriter)
+            try contentWriter.finish()
+            try archive.close()
+            let archiveSize = UInt64(archive.uncompressedByteCount)
+            let sealed = try sink.finish()
+            let header = BundleHeader(
+                kind: .snapshot, connectionID: parameters.connectionID, hubPublicKey: signingKey.publicKey,
+                sequence: parameters.sequence, previousBundleHash: parameters.previousBundleHash,
+                createdAt: parameters.createdAt, expiresAt: parameters.expiresAt, salt: salt,
+                chunkSize: parameters.chunkSize, chunkCount: sealed.chunkCount, payloadSize: sealed.payloadSize,
+                payloadHash: sealed.hash, compressedSize: sealed.compressedSize, archiveSize: archiveSize)
+            let signed = header.signedBytes
+            try file.write(signed + (try signingKey.signature(for: signed)), at: 0)
+            try file.synchronize()
+            let fileSize = try file.size
+            try Files.rename(temporary, to: drop.pathOf(finalName))
+            try Files.synchronizeDirectory(drop.path)
+            return WrittenBundle(
+                path: drop.pathOf(finalName), header: header, fileSize: fileSize, recordCounts: contentWriter.recordCounts)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+}
+
+/// Lays out a bundle archive: the manifest, each object's records in data
+/// entries of about `segmentTarget` bytes (never more than the manifest's
+/// `segmentLimit`), then the summary.
+public final class BundleContentWriter {
+    private let archive: ArchiveWriter
+    private let manifest: Manifest
+    private let segmentTarget: Int
+    private var currentObject = -1
+    private var segmentIndex = 0
+    private var segmentCounts: [Int64]
+    public private(set) var recordCounts: [Int64]
+    /// The data entry being filled; callers append one record, then call `endRecord()`.
+    public var segment = ByteWriter()
+
+    init(archive: ArchiveWriter, manifest: Manifest, segmentTarget: Int) throws {
+        self.archive = archive
+        self.segmentTarget = min(segmentTarget, manifest.segmentLimit)
+        self.manifest = manifest
+        segmentCounts = Array(repeating: 0, count: manifest.objects.count)
+        recordCounts = Array(repeating: 0, count: manifest.objects.count)
+        segment = ByteWriter(capacity: self.segmentTarget + 64 * 1024)
+        try archive.addFile(named: Manifest.entryName, contents: try manifest.encoded())
+    }
+
+    /// Starts the records of object `index` (objects are written in manifest order).
+    public func beginObject(_ index: Int) throws {
+        precondition(index > currentObject && index < manifest.objects.count)
+        try flushSegment()
+        currentObject = index
+        segmentIndex = 0
+    }
+
+    /// Counts the record just appended to `segment` and writes the entry once it is full.
+    @inline(__always)
+    public func endRecord() throws {
+        recordCounts[currentObject] += 1
+        if segment.bytes.count >= segmentTarget {
+            guard segment.bytes.count <= manifest.segmentLimit else {
+                throw XOShareError.badData(
+                    "A record of \(manifest.objects[currentObject].name) takes more than \(manifest.segmentLimit >> 20) MiB, the most one bundle entry can hold; it cannot be shared."
+                )
+            }
+            try flushSegment()
+        }
+    }
+
+    private func flushSegment() throws {
+        guard currentObject >= 0, !segment.bytes.isEmpty else { return }
+        try archive.addFile(named: segmentEntryName(object: currentObject, segment: segmentIndex), contents: segment.bytes)
+        segmentIndex += 1
+        segmentCounts[currentObject] += 1
+        segment.removeAll()
+    }
+
+    func finish() throws {
+        try flushSegment()
+        let summary = Summary(
+            objects: zip(recordCounts, segmentCounts).map { Summary.ObjectCount(records: $0, segments: $1) })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try archive.addFile(named: Summary.entryName, contents: Array(try encoder.encode(summary)))
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// The names of the files xoshare reads and writes in a drop directory.
+///
+/// Every file is written under a name starting with `.xo-tmp-` and renamed
+/// when complete, so a reader that skips those names never sees half a file.
+public struct DropDirectory: Sendable {
+    public static let temporaryPrefix = ".xo-tmp-"
+    public let path: String
+
+    /// - Throws: `XOShareError` (missing input) when the folder does not exist.
+    public init(path: String) throws {
+        self.path = Files.absolute(path)
+        guard Files.isDirectory(self.path) else {
+            throw XOShareError.noInput(
+                "The drop directory \(self.path) does not exist or is not a folder; create it or mount the shared drive first.")
+        }
+    }
+
+    public func bundleName(_ connection: ConnectionID, sequence: Int64) -> String {
+        "xo-bundle-\(connection)-" + String(format: "%010lld", sequence) + ".xob"
+    }
+
+    public func acceptanceName(_ connection: ConnectionID) -> String { "xo-accept-\(connection).json" }
+
+    public func pathOf(_ name: String) -> String { path + "/" + name }
+
+    public func temporaryPath(for name: String) throws -> String {
+        pathOf(Self.temporaryPrefix + (try randomBytes(6)).hexString + "-" + name)
+    }
+
+    /// The bundle files present for a connection, by sequence, and any still being copied under a temporary name.
+    public func bundles(for connection: ConnectionID) throws -> (complete: [(sequence: Int64, name: String)], inProgress: [String]) {
+        let prefix = "xo-bundle-\(connection)-"
+        var complete: [(Int64, String)] = []
+        var inProgress: [String] = []
+        for name in try Files.list(path) {
+            if name.hasPrefix(prefix) && name.hasSuffix(".xob") {
+                let digits = name.dropFirst(prefix.count).dropLast(4)
+                if let sequence = Int64(digits), digits.count == 10 { complete.append((sequence, name)) }
+            } else if name.hasPrefix(Self.temporaryPrefix) && name.contains(prefix) {
+                inProgress.append(name)
+            }
+        }
+        return (complete.sorted { $0.0 < $1.0 }, inProgress)
+    }
+
+    /// The names of acceptance files present.
+    public func acceptances() throws -> [String] {
+        try Files.list(path).filter { $0.hasPrefix("xo-accept-") && $0.hasSuffix(".json") }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// One column of a shared object as the hub declares it.
+public struct FieldSchema: Sendable, Codable, Equatable {
+    public var name: String
+    /// The column's declared type at the hub (may be empty, as SQLite allows).
+    public var type: String
+}
+
+/// One shared object: its name at the hub, its key and its shared fields.
+public struct ObjectSchema: Sendable, Codable, Equatable {
+    public var name: String
+    public var primaryKey: String
+    /// In archive order; the primary key is one of them.
+    public var fields: [FieldSchema]
+
+    public var primaryKeyIndex: Int { fields.firstIndex { $0.name == primaryKey } ?? 0 }
+}
+
+/// The first entry of every bundle archive: who made it and what it holds.
+public struct Manifest: Sendable, Codable, Equatable {
+    public static let entryName = "manifest.json"
+    public static let formatVersion = 1
+
+    public var format: Int
+    public var hubOrg: String
+    public var connection: String
+    public var sequence: Int64
+    public var createdAt: Int64
+    public var kind: String
+    public var objects: [ObjectSchema]
+    /// The most bytes any data entry holds; the reader refuses a larger entry.
+    public var segmentLimit: Int
+
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(self))
+    }
+}
+
+/// The last entry of every bundle archive: what the data entries added up to.
+public struct Summary: Sendable, Codable, Equatable {
+    public static let entryName = "summary.json"
+
+    public struct ObjectCount: Sendable, Codable, Equatable {
+        public var records: Int64
+        public var segments: Int64
+    }
+
+    public var objects: [ObjectCount]
+}
+
+/// The archive entry name of the `segment`th data entry of the `object`th object.
+func segmentEntryName(object: Int, segment: Int) -> String { "data/\(object)/\(segment)" }
+
+/// The largest data entry a reader accepts, whatever a manifest says.
+let maximumSegmentLimit = 64 << 20
+/// The largest manifest or summary a reader accepts.
+let maximumMetadataEntrySize = 16 << 20

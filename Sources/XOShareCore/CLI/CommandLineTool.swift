@@ -1,0 +1,185 @@
+import Foundation
+
+/// Where the CLI writes and reads; tests pass their own.
+public struct Console: Sendable {
+    public var standardOutput: @Sendable (String) -> Void
+    public var standardError: @Sendable (String) -> Void
+    /// Reads one line of the person's answer; nil at end of input.
+    public var readLine: @Sendable () -> String?
+
+    public static let system = Console(
+        standardOutput: { text in FileHandle.standardOutput.write(Data(text.utf8)) },
+        standardError: { text in FileHandle.standardError.write(Data(text.utf8)) },
+        readLine: { Swift.readLine(strippingNewline: true) })
+}
+
+/// Collects what a command reports, for its text or JSON output.
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [Event] = []
+
+    func append(_ event: Event) { lock.withLock { events.append(event) } }
+    var all: [Event] { lock.withLock { events } }
+}
+
+/// The command-line front end: parses, runs the library, prints, and returns the exit code.
+public enum CommandLineTool {
+    public static func run(
+        arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
+        console: Console = .system
+    ) -> Int32 {
+        var json = arguments.contains("--json")
+        do {
+            let invocation = try parse(arguments)
+            json = invocation.options.json
+            return try execute(invocation, environment: environment, console: console)
+        } catch {
+            let status = error.exitStatus
+            let message = String(describing: error)
+            console.standardError("xoshare: \(message)\n")
+            if json && !((error as? QuietError)?.alreadyShown ?? false) {
+                console.standardOutput(
+                    Output.json(ErrorOutput(error: message, exitCode: status.rawValue)))
+            }
+            return status.rawValue
+        }
+    }
+
+    struct ErrorOutput: Encodable {
+        var error: String
+        var exitCode: Int32
+    }
+
+    static func execute(_ invocation: Invocation, environment variables: [String: String], console: Console) throws
+        -> Int32
+    {
+        let options = invocation.options
+        let homePath = options.home ?? variables["XOSHARE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ".xoshare"
+        let home = Home(path: homePath)
+        let log = EventLog()
+        let output = Output(options: options, console: console)
+        let environment = Environment(
+            report: { event in
+                log.append(event)
+                output.show(event)
+            },
+            lockTimeout: Double(variables["XOSHARE_LOCK_TIMEOUT"] ?? "") ?? 10)
+
+        switch invocation.command {
+        case .help(let topic):
+            console.standardOutput(try HelpText.text(for: topic) + "\n")
+        case .version:
+            if options.json {
+                console.standardOutput(Output.json(["version": HelpText.version]))
+            } else {
+                console.standardOutput("xoshare \(HelpText.version)\n")
+            }
+        case .initialise(let orgName, let database):
+            let org = try Org.initialise(home: home, orgName: orgName, databasePath: database, environment: environment)
+            let report = try org.status()
+            output.result(
+                json: InitOutput(org: report.org, fingerprint: report.fingerprint, home: report.home, database: report.database),
+                text: "Set up org \(report.org) in \(report.home)\nKey fingerprint: \(report.fingerprint)\nDatabase: \(report.database)\n")
+        case .status:
+            let org = try Org(home: home, environment: environment, locking: false)
+            let report = try org.status()
+            output.result(json: report, text: Output.text(of: report))
+        case .hubShare(let object, let fields):
+            let org = try Org(home: home, environment: environment, locking: true)
+            let share = try org.share(object: object, fields: fields)
+            output.result(
+                json: StatusReport.SharedObject(object: share.object, primaryKey: share.primaryKey, fields: share.fields),
+                text: "Sharing \(share.object) (key \(share.primaryKey)): \(share.fields.joined(separator: ", "))\n")
+        case .hubUnshare(let object):
+            let org = try Org(home: home, environment: environment, locking: true)
+            try org.unshare(object: object)
+            output.result(json: ["unshared": object], text: "No longer sharing \(object).\n")
+        case .hubInvite(let spoke, let days):
+            let org = try Org(home: home, environment: environment, locking: true)
+            let code = try org.invite(spokeName: spoke, lifetimeDays: days)
+            if options.json {
+                console.standardOutput(
+                    Output.json(
+                        InviteOutput(
+                            spoke: spoke, connection: code.connectionID.description, state: ConnectionState.pending.rawValue,
+                            code: code.text, expiresAt: formatTime(code.expiresAt))))
+            } else {
+                // The code alone on standard output, even with --quiet, so CODE=$(xoshare hub invite x) works.
+                console.standardOutput(code.text + "\n")
+            }
+        case .hubExport(let dropPath):
+            let org = try Org(home: home, environment: environment, locking: true)
+            let drop = try DropDirectory(path: dropPath)
+            var exported: [ExportedBundle] = []
+            var failure: (any Error)?
+            do { exported = try org.export(to: drop) } catch { failure = error }
+            if exported.isEmpty && failure == nil && !options.json && !options.quiet {
+                console.standardOutput("No Connected spoke: no bundle written.\n")
+            }
+            if options.json { console.standardOutput(Output.json(Output.exportSummary(log.all, error: failure))) }
+            if let failure { throw QuietError(underlying: failure, alreadyShown: options.json) }
+        case .spokeAccept(let text, let dropPath, let name, let assumeYes):
+            let code = try InvitationCode(parsing: text)
+            let org = try Org(home: home, environment: environment, locking: true)
+            let drop = try DropDirectory(path: dropPath)
+            let hub = try org.accept(code: code, drop: drop, localName: name) { code in
+                if assumeYes { return true }
+                console.standardError(
+                    """
+                    Hub org:          \(code.hubOrgName)
+                    Key fingerprint:  \(code.hubFingerprint)
+                    Connection:       \(code.connectionID)
+                    Check these with the hub by a channel you trust.
+                    Accept this hub? [y/N] 
+                    """)
+                guard let answer = console.readLine() else {
+                    throw XOShareError.usage(
+                        "No answer to the confirmation (standard input is closed); run again with --yes to accept without asking.")
+                }
+                return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
+            }
+            output.result(
+                json: AcceptOutput(
+                    hub: hub.name, hubOrg: hub.hubOrg, hubFingerprint: keyFingerprint(hub.hubPublicKey),
+                    connection: hub.id.description, state: hub.state.rawValue),
+                text:
+                    "Accepted hub \(hub.hubOrg) as \(hub.name) (\(keyFingerprint(hub.hubPublicKey))); state: \(hub.state.rawValue).\nThe acceptance is in \(drop.path); the hub picks it up on its next export.\n"
+            )
+        case .spokeSync(let dropPath):
+            let org = try Org(home: home, environment: environment, locking: true)
+            let drop = try DropDirectory(path: dropPath)
+            let outcome = try org.sync(from: drop)
+            if options.json { console.standardOutput(Output.json(Output.syncSummary(log.all))) }
+            if let worst = outcome.failures.max(by: { rank($0.exitStatus) < rank($1.exitStatus) }) {
+                let message =
+                    outcome.failures.count == 1
+                    ? worst.message : "\(outcome.failures.count) hubs could not be synced completely; the first: \(worst.message)"
+                throw QuietError(underlying: XOShareError(worst.exitStatus, message), alreadyShown: options.json)
+            }
+        }
+        return ExitStatus.success.rawValue
+    }
+
+    /// Bad data outranks a temporary failure when choosing the exit code of a sync.
+    private static func rank(_ status: ExitStatus) -> Int { status == .temporaryFailure ? 0 : 1 }
+}
+
+/// An error whose JSON form was already printed with the command's output.
+struct QuietError: ExitStatusConvertible {
+    var underlying: any Error
+    var alreadyShown: Bool
+    var exitStatus: ExitStatus { underlying.exitStatus }
+    var description: String { String(describing: underlying) }
+}
+
+struct InitOutput: Encodable {
+    var org, fingerprint, home, database: String
+}
+
+struct InviteOutput: Encodable {
+    var spoke, connection, state, code, expiresAt: String
+}
+
+struct AcceptOutput: Encodable {
+    var hub, hubOrg, hubFingerprint, connection, state: String
+}
