@@ -33,13 +33,19 @@ let package = Package(
             name: "xoshare",
             dependencies: ["XOShareCore"]
         ),
+        // Helpers shared by the test targets: temporary folders, fixtures, running the binary.
+        .target(
+            name: "XOShareTestSupport",
+            dependencies: ["XOShareCore"],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "XOShareCoreTests",
-            dependencies: ["XOShareCore"]
+            dependencies: ["XOShareCore", "XOShareTestSupport"]
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["XOShareCore"]
+            dependencies: ["XOShareCore", "XOShareTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]
