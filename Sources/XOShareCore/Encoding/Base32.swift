@@ -58,6 +58,12 @@ public enum CrockfordBase32 {
                 out.append(UInt8((buffer >> UInt32(bits)) & 0xff))
             }
         }
+        // What `encode` writes ends with fewer than five spare bits, all zero;
+        // anything else is a typo in the last character or an extra one.
+        guard bits < 5, buffer & ((1 << UInt32(bits)) - 1) == 0 else {
+            throw XOShareError.badData(
+                "The invitation code is mistyped or incomplete (its last characters do not fit); copy it again from the hub.")
+        }
         return out
     }
 }

@@ -57,7 +57,16 @@ public struct InvitationCode: Sendable, Equatable {
     ///   at all, or a code that was mistyped or cut short.
     public init(parsing text: String) throws {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard trimmed.uppercased().hasPrefix(Self.prefix + "-") else {
+        // The prefix is read as forgivingly as the rest: "X01-" and "xo1-" are "XO1-".
+        let head = Array(trimmed.prefix(4).uppercased())
+        let forgiven = head.enumerated().map { index, character -> Character in
+            switch (index, character) {
+            case (1, "0"): "O"
+            case (2, "I"), (2, "L"): "1"
+            default: character
+            }
+        }
+        guard String(forgiven) == Self.prefix + "-" else {
             throw XOShareError.badData("This is not an xoshare invitation code: codes start with \(Self.prefix)-; copy the whole code the hub gave you.")
         }
         let bytes = try CrockfordBase32.decode(String(trimmed.dropFirst(Self.prefix.count + 1)))
