@@ -39,7 +39,7 @@ import XOShareTestSupport
                 _ = try InvitationCode(parsing: String(text.prefix(length)))
                 Issue.record("a code cut to \(length) characters was accepted")
             } catch let error as XOShareError {
-                #expect(error.exitStatus == .dataError)
+                #expect(error.exitCode == .dataError)
                 #expect(error.message.contains("mistyped or incomplete"))
             }
         }

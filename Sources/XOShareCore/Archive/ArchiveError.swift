@@ -1,7 +1,7 @@
 internal import CArchive
 
 /// A failure reported by libarchive, with its errno and message read at the failure site.
-public struct ArchiveError: ExitStatusConvertible {
+public struct ArchiveError: ExitCodeConvertible {
     public var operation: String
     public var message: String
     public var errno: Int32
@@ -9,7 +9,7 @@ public struct ArchiveError: ExitStatusConvertible {
     /// Reading a damaged archive is bad data; writing one fails only on I/O.
     public var isReading: Bool
 
-    public var exitStatus: ExitStatus { isReading ? .dataError : .ioError }
+    public var exitCode: ExitCode { isReading ? .dataError : .ioError }
 
     public var description: String { "The bundle archive could not be \(isReading ? "read" : "written") (\(operation)): \(message)." }
 

@@ -10,6 +10,13 @@ public struct TrustedConnection: Sendable {
     public var hubPublicKey: [UInt8]
     public var secret: [UInt8]
     public var hubName: String
+
+    public init(connectionID: ConnectionID, hubPublicKey: [UInt8], secret: [UInt8], hubName: String) {
+        self.connectionID = connectionID
+        self.hubPublicKey = hubPublicKey
+        self.secret = secret
+        self.hubName = hubName
+    }
 }
 
 /// Receives a bundle's contents as they are read, in archive order.

@@ -22,9 +22,22 @@ public struct BundleParameters {
     public var expiresAt: Int64
     public var compressionLevel = 3
     public var compressionThreads = 0
-    public var chunkSize = ChunkCipher.defaultChunkSize
+    public var chunkSize: UInt32 = 1 << 20
     /// The size at which a data entry is closed and the next begun.
     public var segmentTarget = 1 << 20
+
+    public init(
+        connectionID: ConnectionID, secret: [UInt8], sequence: Int64, previousBundleHash: [UInt8], createdAt: Int64,
+        expiresAt: Int64, compressionThreads: Int = 0
+    ) {
+        self.connectionID = connectionID
+        self.secret = secret
+        self.sequence = sequence
+        self.previousBundleHash = previousBundleHash
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.compressionThreads = compressionThreads
+    }
 }
 
 /// Writes one bundle: the content goes through tar, zstd and AES-GCM chunks to a

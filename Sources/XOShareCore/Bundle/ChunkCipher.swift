@@ -7,7 +7,6 @@
 /// to authenticate.
 struct ChunkCipher {
     static let keyInfoPrefix = Array("xoshare bundle key v1".utf8)
-    static let defaultChunkSize: UInt32 = 1 << 20
 
     let cipher: AESGCM
     let connectionID: ConnectionID

@@ -5,6 +5,11 @@ public struct FieldSchema: Sendable, Codable, Equatable {
     public var name: String
     /// The column's declared type at the hub (may be empty, as SQLite allows).
     public var type: String
+
+    public init(name: String, type: String) {
+        self.name = name
+        self.type = type
+    }
 }
 
 /// One shared object: its name at the hub, its key and its shared fields.
@@ -14,7 +19,11 @@ public struct ObjectSchema: Sendable, Codable, Equatable {
     /// In archive order; the primary key is one of them.
     public var fields: [FieldSchema]
 
-    public var primaryKeyIndex: Int { fields.firstIndex { $0.name == primaryKey } ?? 0 }
+    public init(name: String, primaryKey: String, fields: [FieldSchema]) {
+        self.name = name
+        self.primaryKey = primaryKey
+        self.fields = fields
+    }
 }
 
 /// The first entry of every bundle archive: who made it and what it holds.
@@ -31,6 +40,20 @@ public struct Manifest: Sendable, Codable, Equatable {
     public var objects: [ObjectSchema]
     /// The most bytes any data entry holds; the reader refuses a larger entry.
     public var segmentLimit: Int
+
+    public init(
+        format: Int, hubOrg: String, connection: String, sequence: Int64, createdAt: Int64, kind: String,
+        objects: [ObjectSchema], segmentLimit: Int
+    ) {
+        self.format = format
+        self.hubOrg = hubOrg
+        self.connection = connection
+        self.sequence = sequence
+        self.createdAt = createdAt
+        self.kind = kind
+        self.objects = objects
+        self.segmentLimit = segmentLimit
+    }
 
     public func encoded() throws -> [UInt8] {
         let encoder = JSONEncoder()

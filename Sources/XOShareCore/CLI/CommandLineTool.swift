@@ -34,7 +34,7 @@ public enum CommandLineTool {
             json = invocation.options.json
             return try execute(invocation, environment: environment, console: console)
         } catch {
-            let status = error.exitStatus
+            let status = error.exitCode
             let message = String(describing: error)
             console.standardError("xoshare: \(message)\n")
             if json && !((error as? QuietError)?.alreadyShown ?? false) {
@@ -150,25 +150,25 @@ public enum CommandLineTool {
             let drop = try DropDirectory(path: dropPath)
             let outcome = try org.sync(from: drop)
             if options.json { console.standardOutput(Output.json(Output.syncSummary(log.all))) }
-            if let worst = outcome.failures.max(by: { rank($0.exitStatus) < rank($1.exitStatus) }) {
+            if let worst = outcome.failures.max(by: { rank($0.exitCode) < rank($1.exitCode) }) {
                 let message =
                     outcome.failures.count == 1
                     ? worst.message : "\(outcome.failures.count) hubs could not be synced completely; the first: \(worst.message)"
-                throw QuietError(underlying: XOShareError(worst.exitStatus, message), alreadyShown: options.json)
+                throw QuietError(underlying: XOShareError(worst.exitCode, message), alreadyShown: options.json)
             }
         }
-        return ExitStatus.success.rawValue
+        return ExitCode.success.rawValue
     }
 
     /// Bad data outranks a temporary failure when choosing the exit code of a sync.
-    private static func rank(_ status: ExitStatus) -> Int { status == .temporaryFailure ? 0 : 1 }
+    private static func rank(_ status: ExitCode) -> Int { status == .temporaryFailure ? 0 : 1 }
 }
 
 /// An error whose JSON form was already printed with the command's output.
-struct QuietError: ExitStatusConvertible {
+struct QuietError: ExitCodeConvertible {
     var underlying: any Error
     var alreadyShown: Bool
-    var exitStatus: ExitStatus { underlying.exitStatus }
+    var exitCode: ExitCode { underlying.exitCode }
     var description: String { String(describing: underlying) }
 }
 

@@ -76,7 +76,7 @@ struct Output: Sendable {
     }
 
     static func exportSummary(_ events: [Event], error: (any Error)?) -> ExportSummary {
-        var summary = ExportSummary(exitCode: error?.exitStatus.rawValue ?? 0)
+        var summary = ExportSummary(exitCode: error?.exitCode.rawValue ?? 0)
         summary.error = error.map { String(describing: $0) }
         for event in events {
             switch event {

@@ -2,11 +2,11 @@ internal import CCrypto
 
 /// A failure reported by OpenSSL's libcrypto, with the operation that failed
 /// and OpenSSL's own reason, read from its error queue at the failure site.
-public struct CryptoError: ExitStatusConvertible {
+public struct CryptoError: ExitCodeConvertible {
     public var operation: String
     public var reason: String
 
-    public var exitStatus: ExitStatus { .dataError }
+    public var exitCode: ExitCode { .dataError }
 
     public var description: String { "Cryptographic operation \(operation) failed: \(reason)." }
 

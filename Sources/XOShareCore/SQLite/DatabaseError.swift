@@ -2,7 +2,7 @@ internal import CSQLite
 
 /// A failure reported by SQLite, with the extended result code, SQLite's own
 /// message, the database file and the statement that failed.
-public struct DatabaseError: ExitStatusConvertible {
+public struct DatabaseError: ExitCodeConvertible {
     /// The extended result code (`sqlite3_extended_errcode`).
     public var code: Int32
     public var message: String
@@ -17,7 +17,7 @@ public struct DatabaseError: ExitStatusConvertible {
     /// A value that a table refused: a constraint, or a type it cannot hold.
     public var isRefusedValue: Bool { primaryCode == SQLITE_CONSTRAINT || primaryCode == SQLITE_MISMATCH || primaryCode == SQLITE_TOOBIG }
 
-    public var exitStatus: ExitStatus {
+    public var exitCode: ExitCode {
         switch primaryCode {
         case SQLITE_BUSY, SQLITE_LOCKED: return .temporaryFailure
         case SQLITE_FULL, SQLITE_IOERR: return .ioError

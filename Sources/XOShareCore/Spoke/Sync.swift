@@ -49,7 +49,7 @@ extension Org {
                     outcome.applied += 1
                     environment.report(.bundleApplied(hub: hub.name, file: file, sequence: sequence, records: records))
                 } catch {
-                    let failure = error as? XOShareError ?? XOShareError(error.exitStatus, String(describing: error))
+                    let failure = error as? XOShareError ?? XOShareError(error.exitCode, String(describing: error))
                     environment.report(.bundleRefused(hub: hub.name, file: file, reason: failure.message))
                     outcome.failures.append(failure)
                     stopped = true

@@ -5,14 +5,14 @@ import Foundation
 #endif
 
 /// A failed system call, with errno, the operation and the file it was about.
-public struct SystemError: ExitStatusConvertible {
+public struct SystemError: ExitCodeConvertible {
     public var errno: Int32
     public var operation: String
     public var path: String
 
     public var isDiskFull: Bool { errno == ENOSPC || errno == EDQUOT }
 
-    public var exitStatus: ExitStatus {
+    public var exitCode: ExitCode {
         switch errno {
         case ENOENT, ENOTDIR: return .noInput
         case EACCES, EPERM: return .noPermission

@@ -2,7 +2,7 @@
 ///
 /// Every error the library throws maps to exactly one of these, so the CLI can
 /// turn it into a documented exit code without looking at message text.
-public enum ExitStatus: Int32, Sendable, CaseIterable {
+public enum ExitCode: Int32, Sendable, CaseIterable {
     case success = 0
     case usage = 64
     case dataError = 65
@@ -15,18 +15,18 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
 }
 
 /// Errors that know which exit status they stand for.
-public protocol ExitStatusConvertible: Error, CustomStringConvertible {
-    var exitStatus: ExitStatus { get }
+public protocol ExitCodeConvertible: Error, CustomStringConvertible {
+    var exitCode: ExitCode { get }
 }
 
 /// A failure of xoshare itself (as opposed to one reported by a C library),
 /// phrased as one sentence a person can act on.
-public struct XOShareError: ExitStatusConvertible, Equatable {
-    public var exitStatus: ExitStatus
+public struct XOShareError: ExitCodeConvertible, Equatable {
+    public var exitCode: ExitCode
     public var message: String
 
-    public init(_ exitStatus: ExitStatus, _ message: String) {
-        self.exitStatus = exitStatus
+    public init(_ exitCode: ExitCode, _ message: String) {
+        self.exitCode = exitCode
         self.message = message
     }
 
@@ -41,7 +41,7 @@ public struct XOShareError: ExitStatusConvertible, Equatable {
 extension Error {
     /// The exit status for any error: xoshare's own errors carry one, anything
     /// else is an unexpected I/O failure.
-    public var exitStatus: ExitStatus {
-        (self as? any ExitStatusConvertible)?.exitStatus ?? .ioError
+    public var exitCode: ExitCode {
+        (self as? any ExitCodeConvertible)?.exitCode ?? .ioError
     }
 }

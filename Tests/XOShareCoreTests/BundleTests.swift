@@ -1,0 +1,219 @@
+import Foundation
+import Testing
+import XOShareCore
+import XOShareTestSupport
+
+/// Collects what a bundle holds, for tests that look inside one.
+final class CapturingHandler: BundleContentHandler {
+    var manifest: Manifest?
+    var segments: [[UInt8]] = []
+    var summary: Summary?
+
+    func begin(_ manifest: Manifest) throws { self.manifest = manifest }
+    func apply(segment: UnsafeRawBufferPointer, ofObject index: Int) throws { segments.append(Array(segment)) }
+    func end(_ summary: Summary) throws { self.summary = summary }
+}
+
+@Suite struct BundleTests {
+    func exported() throws -> ConnectedOrgs {
+        let orgs = try ConnectedOrgs()
+        let bundles = try orgs.hub.export(to: orgs.drop)
+        #expect(bundles.count == 1)
+        return orgs
+    }
+
+    func trust(_ orgs: ConnectedOrgs) -> TrustedConnection {
+        TrustedConnection(
+            connectionID: orgs.code.connectionID, hubPublicKey: orgs.code.hubPublicKey, secret: orgs.code.secret,
+            hubName: "acme-corp")
+    }
+
+    @Test func syncCopiesEverySharedValueExactly() throws {
+        let orgs = try exported()
+        let outcome = try orgs.spoke.sync(from: orgs.drop)
+        #expect(outcome.applied == 1)
+        #expect(outcome.failures.isEmpty)
+        for share in fixtureShares {
+            let hubRows = try tableContents(orgs.directory.file("hub.db"), table: share.object, columns: share.fields, key: share.key)
+            let spokeRows = try tableContents(
+                orgs.directory.file("spoke.db"), table: share.object + "__xo", columns: share.fields, key: share.key)
+            #expect(!hubRows.isEmpty)
+            #expect(identical(hubRows, spokeRows), "\(share.object) differs")
+            let spokeColumns = try Database(path: orgs.directory.file("spoke.db"), mode: .readOnly)
+                .rows("SELECT name FROM pragma_table_info(?)", [.string(share.object + "__xo")]).map { $0[0] }
+            #expect(spokeColumns == share.fields.map { SQLValue.string($0) })
+        }
+        let status = try orgs.spoke.status()
+        #expect(status.hubs.first?.state == "Connected")
+        #expect(status.hubs.first?.objects.map(\.rows) == [8, 7, 5])
+        // The spoke's own tables are untouched.
+        #expect(try tableContents(orgs.directory.file("spoke.db"), table: "Supplier", columns: ["Id"], key: "Id").count == 2)
+    }
+
+    @Test func anUnsharedFieldIsInNoBundle() throws {
+        let orgs = try exported()
+        let path = try #require(try orgs.bundlePaths().first)
+        let raw = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let handler = CapturingHandler()
+        try VerifiedBundle(path: path, trust: trust(orgs), now: Int64(Date().timeIntervalSince1970)).read(into: handler)
+        let manifest = try #require(handler.manifest)
+        for share in fixtureShares {
+            let object = try #require(manifest.objects.first { $0.name == share.object })
+            #expect(object.fields.map(\.name) == share.fields)
+        }
+        let plaintext = handler.segments.flatMap { $0 }
+        for secretValue in ["Late payer in 2024", "Verhandelt hart", "1961-05-01", "Contact via Peter"] {
+            #expect(!plaintext.contains(subsequence: Array(secretValue.utf8)), "\(secretValue) leaked")
+        }
+        // Shared values are in the decrypted records, and none of them is readable in the file.
+        #expect(plaintext.contains(subsequence: Array("Globex Corporation".utf8)))
+        #expect(!raw.contains(subsequence: Array("Globex Corporation".utf8)))
+        #expect(handler.summary?.objects.map(\.records) == [8, 7, 5])
+    }
+
+    @Test func aBundleWithAnyByteFlippedIsRefusedAndChangesNothing() throws {
+        let orgs = try exported()
+        let path = try #require(try orgs.bundlePaths().first)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        let before = try orgs.spokeFingerprint()
+        for offset in 0..<original.count {
+            try flipByte(in: path, at: offset)
+            let outcome = try orgs.spoke.sync(from: orgs.drop)
+            #expect(outcome.applied == 0, "a bundle with byte \(offset) flipped was applied")
+            #expect(outcome.failures.map(\.exitCode) == [.dataError], "byte \(offset)")
+            try original.write(to: URL(fileURLWithPath: path))
+        }
+        #expect(try orgs.spokeFingerprint() == before)
+        #expect(try orgs.spoke.sync(from: orgs.drop).applied == 1)
+    }
+
+    @Test func aTruncatedBundleIsNotAppliedAndSaysWhy() throws {
+        let orgs = try exported()
+        let path = try #require(try orgs.bundlePaths().first)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        let before = try orgs.spokeFingerprint()
+        let insideHeader = [0, 1, 100, BundleHeader.totalCount - 1]
+        let insidePayload = [BundleHeader.totalCount, BundleHeader.totalCount + 1, original.count / 2, original.count - 1]
+        for length in insideHeader + insidePayload {
+            try truncateFile(path, to: length)
+            let outcome = try orgs.spoke.sync(from: orgs.drop)
+            #expect(outcome.applied == 0)
+            let expected: ExitCode = length < BundleHeader.totalCount ? .dataError : .temporaryFailure
+            #expect(outcome.failures.map(\.exitCode) == [expected], "cut at \(length)")
+            if length >= BundleHeader.totalCount {
+                #expect(outcome.failures.first?.message.contains("incomplete") == true)
+            }
+            try original.write(to: URL(fileURLWithPath: path))
+        }
+        // Bytes appended after a complete bundle are refused as well.
+        try (original + Data([0])).write(to: URL(fileURLWithPath: path))
+        #expect(try orgs.spoke.sync(from: orgs.drop).failures.map(\.exitCode) == [.dataError])
+        #expect(try orgs.spokeFingerprint() == before)
+    }
+
+    @Test func aBundleUnderAnotherSecretOrKeyIsRefused() throws {
+        let orgs = try ConnectedOrgs()
+        _ = try orgs.hub.export(to: orgs.drop)  // picks up the acceptance
+        for path in try orgs.bundlePaths() { try FileManager.default.removeItem(atPath: path) }
+        let manifest = Manifest(
+            format: 1, hubOrg: "Acme Corp", connection: orgs.code.connectionID.description, sequence: 1, createdAt: 0,
+            kind: "snapshot", objects: [], segmentLimit: 1 << 20)
+        let now = Int64(Date().timeIntervalSince1970)
+        let before = try orgs.spokeFingerprint()
+        let cases: [(secret: [UInt8], key: SigningKey)] = [
+            (try randomBytes(16), try orgs.hub.signingKey.get()),  // encrypted under another invitation
+            (orgs.code.secret, try SigningKey()),  // signed by another key
+        ]
+        for (secret, key) in cases {
+            let parameters = BundleParameters(
+                connectionID: orgs.code.connectionID, secret: secret, sequence: 1, previousBundleHash: [UInt8](repeating: 0, count: 32),
+                createdAt: now, expiresAt: now + 3600)
+            let written = try BundleWriter.write(into: orgs.drop, parameters: parameters, signingKey: key, manifest: manifest) { _ in }
+            let outcome = try orgs.spoke.sync(from: orgs.drop)
+            #expect(outcome.failures.map(\.exitCode) == [.dataError])
+            #expect(try orgs.spokeFingerprint() == before)
+            try FileManager.default.removeItem(atPath: written.path)
+        }
+    }
+
+    @Test func aRenamedBundleOfAnotherConnectionIsRefused() throws {
+        let orgs = try exported()
+        let other = try orgs.hub.invite(spokeName: "initech")
+        let path = try #require(try orgs.bundlePaths().first)
+        // A second org accepts the other invitation, so it trusts the same hub key.
+        try loadFixture("spoke.sql", into: orgs.directory.file("initech.db"))
+        let initech = try Org.initialise(
+            home: Home(path: orgs.directory.file("initechhome")), orgName: "Initech", databasePath: orgs.directory.file("initech.db"),
+            environment: Environment(lockTimeout: 0))
+        _ = try initech.accept(code: other, drop: orgs.drop, localName: nil) { _ in true }
+        let renamed = orgs.drop.pathOf(orgs.drop.bundleName(other.connectionID, sequence: 1))
+        try FileManager.default.copyItem(atPath: path, toPath: renamed)
+        let outcome = try initech.sync(from: orgs.drop)
+        #expect(outcome.failures.map(\.exitCode) == [.dataError])
+        #expect(outcome.failures.first?.message.contains("belongs to connection") == true)
+        #expect(try initech.status().hubs.first?.state == "Contacting Hub")
+    }
+
+    @Test func reSyncingIsSafeAndLaterBundlesFollow() throws {
+        let orgs = try exported()
+        #expect(try orgs.spoke.sync(from: orgs.drop).applied == 1)
+        let again = try orgs.spoke.sync(from: orgs.drop)
+        #expect(again.applied == 0 && again.skipped == 1 && again.failures.isEmpty)
+
+        let hubDatabase = try Database(path: orgs.directory.file("hub.db"))
+        try hubDatabase.execute("UPDATE Account SET Name = 'Globex Renamed' WHERE Id = 1; DELETE FROM Contact WHERE ContactId = 101")
+        try orgs.hub.unshare(object: "Product")
+        let second = try orgs.hub.export(to: orgs.drop)
+        #expect(second.map(\.bundle.header.sequence) == [2])
+        let outcome = try orgs.spoke.sync(from: orgs.drop)
+        #expect(outcome.applied == 1 && outcome.skipped == 1)
+        let spokeDatabase = try Database(path: orgs.directory.file("spoke.db"), mode: .readOnly)
+        #expect(try spokeDatabase.rows("SELECT Name FROM Account__xo WHERE Id = 1") == [[.string("Globex Renamed")]])
+        #expect(try spokeDatabase.rows("SELECT count(*) FROM Contact__xo WHERE ContactId = 101") == [[.integer(0)]])
+        #expect(!(try spokeDatabase.tableExists("Product__xo")))
+        #expect(try orgs.spoke.status().hubs.first?.appliedSequence == 2)
+    }
+
+    @Test func aSpokeTableOfTheSameNameIsNeverOverwritten() throws {
+        let orgs = try exported()
+        let spokeDatabase = try Database(path: orgs.directory.file("spoke.db"))
+        try spokeDatabase.execute("CREATE TABLE Account__xo (Mine TEXT); INSERT INTO Account__xo VALUES ('keep me')")
+        let before = try orgs.spokeFingerprint()
+        let outcome = try orgs.spoke.sync(from: orgs.drop)
+        #expect(outcome.failures.map(\.exitCode) == [.configuration])
+        #expect(try orgs.spokeFingerprint() == before)
+    }
+
+    @Test func aSecondRunOnTheSameHomeIsTurnedAway() throws {
+        let orgs = try ConnectedOrgs()
+        let lock = try HomeLock(home: orgs.spoke.home, timeout: 0)
+        do {
+            _ = try Org(home: orgs.spoke.home, environment: Environment(lockTimeout: 0.2), locking: true)
+            Issue.record("a second run got the lock")
+        } catch let error as XOShareError {
+            #expect(error.exitCode == .temporaryFailure)
+            #expect(error.message.contains("pid \(getpid())"))
+        }
+        withExtendedLifetime(lock) {}
+    }
+
+    @Test func sharingRefusesWhatItCannotShare() throws {
+        let orgs = try ConnectedOrgs()
+        for (object, fields) in [("Nope", [String]()), ("Account", ["Bogus"]), ("PriceListEntry", []), ("sqlite_schema", [])] {
+            #expect(throws: XOShareError.self) { try orgs.hub.share(object: object, fields: fields) }
+        }
+        let share = try orgs.hub.share(object: "account", fields: ["name"])
+        #expect(share.object == "Account")
+        #expect(share.fields == ["Id", "Name"])
+        #expect(throws: XOShareError.self) { try orgs.hub.unshare(object: "Opportunity") }
+    }
+}
+
+extension Array where Element == UInt8 {
+    func contains(subsequence: [UInt8]) -> Bool {
+        guard !subsequence.isEmpty, subsequence.count <= count else { return false }
+        return (0...(count - subsequence.count)).contains { start in
+            self[start..<start + subsequence.count].elementsEqual(subsequence)
+        }
+    }
+}
