@@ -7,6 +7,15 @@ public struct Console: Sendable {
     /// Reads one line of the person's answer; nil at end of input.
     public var readLine: @Sendable () -> String?
 
+    public init(
+        standardOutput: @escaping @Sendable (String) -> Void, standardError: @escaping @Sendable (String) -> Void,
+        readLine: @escaping @Sendable () -> String?
+    ) {
+        self.standardOutput = standardOutput
+        self.standardError = standardError
+        self.readLine = readLine
+    }
+
     public static let system = Console(
         standardOutput: { text in FileHandle.standardOutput.write(Data(text.utf8)) },
         standardError: { text in FileHandle.standardError.write(Data(text.utf8)) },
