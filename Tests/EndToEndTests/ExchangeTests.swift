@@ -53,7 +53,9 @@ import XOShareTestSupport
             let code = try invite()
             try expectSuccess(["--home", "spoke", "spoke", "accept", code, "--drop", "drop", "--yes"])
             try expectSuccess(["--home", "hub", "hub", "export", "--drop", "drop"])
-            let bundles = try FileManager.default.contentsOfDirectory(atPath: directory.file("drop")).filter { $0.hasSuffix(".xob") }
+            let bundles = try FileManager.default.contentsOfDirectory(atPath: directory.file("drop")).filter {
+                $0.hasSuffix(".xob")
+            }
             #expect(bundles.count == 1)
             return directory.file("drop/" + (bundles.first ?? ""))
         }
@@ -61,7 +63,8 @@ import XOShareTestSupport
         /// What must not change when a bundle is refused: the spoke's database and home.
         func spokeFingerprint() throws -> [String: [UInt8]] {
             var result = try folderFingerprint(directory.file("spoke"))
-            result["spoke.db"] = SHA256.hash(Array(try Data(contentsOf: URL(fileURLWithPath: directory.file("spoke.db")))))
+            result["spoke.db"] = SHA256.hash(
+                Array(try Data(contentsOf: URL(fileURLWithPath: directory.file("spoke.db")))))
             return result
         }
     }
@@ -74,7 +77,8 @@ import XOShareTestSupport
 
         // The person sees the hub's name and fingerprint, and confirms.
         let hubFingerprint = try setup.status("hub")["fingerprint"] as? String ?? "?"
-        let accepted = try setup.expectSuccess(["--home", "spoke", "spoke", "accept", code, "--drop", "drop"], input: "y\n")
+        let accepted = try setup.expectSuccess(
+            ["--home", "spoke", "spoke", "accept", code, "--drop", "drop"], input: "y\n")
         #expect(accepted.errors.contains("Acme Corp"))
         #expect(accepted.errors.contains(hubFingerprint))
         #expect(try setup.states("spoke", "hubs") == ["Contacting Hub"])
@@ -89,7 +93,8 @@ import XOShareTestSupport
         #expect(try setup.states("spoke", "hubs") == ["Connected"])
 
         for share in fixtureShares {
-            let hubRows = try tableContents(setup.directory.file("hub.db"), table: share.object, columns: share.fields, key: share.key)
+            let hubRows = try tableContents(
+                setup.directory.file("hub.db"), table: share.object, columns: share.fields, key: share.key)
             let spokeRows = try tableContents(
                 setup.directory.file("spoke.db"), table: share.object + "__xo", columns: share.fields, key: share.key)
             #expect(hubRows.count > 0)
@@ -158,10 +163,14 @@ import XOShareTestSupport
         let mistyped = try setup.run(["--home", "spoke", "spoke", "accept", String(typo), "--drop", "drop", "--yes"])
         #expect(mistyped.status == 65)
         #expect(mistyped.errors.contains("mistyped"))
-        let cut = try setup.run(["--home", "spoke", "spoke", "accept", String(code.prefix(40)), "--drop", "drop", "--yes"])
+        let cut = try setup.run([
+            "--home", "spoke", "spoke", "accept", String(code.prefix(40)), "--drop", "drop", "--yes",
+        ])
         #expect(cut.status == 65)
         try setup.expectSuccess(["--home", "spoke", "spoke", "accept", code, "--drop", "drop", "--yes"])
-        let twice = try setup.run(["--home", "spoke", "spoke", "accept", code, "--drop", "drop", "--yes", "--name", "other"])
+        let twice = try setup.run([
+            "--home", "spoke", "spoke", "accept", code, "--drop", "drop", "--yes", "--name", "other",
+        ])
         #expect(twice.status == 65)
         #expect(twice.errors.contains("already accepted"))
     }
@@ -170,7 +179,8 @@ import XOShareTestSupport
         let setup = try Setup()
         let code = try InvitationCode(parsing: try setup.invite())
         let forged = try Acceptance(
-            connection: code.connectionID, spokeOrg: "Mallory", spokePublicKey: try SigningKey().publicKey, acceptedAt: 0,
+            connection: code.connectionID, spokeOrg: "Mallory", spokePublicKey: try SigningKey().publicKey,
+            acceptedAt: 0,
             secret: try randomBytes(16))
         try Data(try forged.encoded()).write(
             to: URL(fileURLWithPath: setup.directory.file("drop/xo-accept-\(code.connectionID).json")))

@@ -45,7 +45,8 @@ public func hexBytes(_ text: String) -> [UInt8] {
 }
 
 /// The shared columns (hub) or copied columns (spoke) of a table, with storage class and value, ordered by key.
-public func tableContents(_ databasePath: String, table: String, columns: [String], key: String) throws -> [[SQLValue]] {
+public func tableContents(_ databasePath: String, table: String, columns: [String], key: String) throws -> [[SQLValue]]
+{
     let database = try Database(path: databasePath, mode: .readOnly)
     let list = columns.map { quoteIdentifier($0) }.joined(separator: ", ")
     return try database.rows("SELECT \(list) FROM \(quoteIdentifier(table)) ORDER BY \(quoteIdentifier(key))")
@@ -84,9 +85,15 @@ public func truncateFile(_ path: String, to length: Int) throws {
 
 /// The fields the demo shares of each fixture object: everything but one private column.
 public let fixtureShares: [(object: String, key: String, fields: [String], hidden: String)] = [
-    ("Account", "Id", ["Id", "Name", "Industry", "AnnualRevenue", "Employees", "Website", "Logo", "CreditLimit"], "InternalNotes"),
+    (
+        "Account", "Id", ["Id", "Name", "Industry", "AnnualRevenue", "Employees", "Website", "Logo", "CreditLimit"],
+        "InternalNotes"
+    ),
     ("Product", "Code", ["Code", "Name", "ListPrice", "Quantity", "Datasheet", "Active"], "Cost"),
-    ("Contact", "ContactId", ["ContactId", "AccountId", "FirstName", "LastName", "Email", "Phone", "Photo"], "Birthdate"),
+    (
+        "Contact", "ContactId", ["ContactId", "AccountId", "FirstName", "LastName", "Email", "Phone", "Photo"],
+        "Birthdate"
+    ),
 ]
 
 /// A hub org and a spoke org on the fixtures, connected through a drop directory, through the library.

@@ -34,7 +34,8 @@ final class CapturingHandler: BundleContentHandler {
         #expect(outcome.applied == 1)
         #expect(outcome.failures.isEmpty)
         for share in fixtureShares {
-            let hubRows = try tableContents(orgs.directory.file("hub.db"), table: share.object, columns: share.fields, key: share.key)
+            let hubRows = try tableContents(
+                orgs.directory.file("hub.db"), table: share.object, columns: share.fields, key: share.key)
             let spokeRows = try tableContents(
                 orgs.directory.file("spoke.db"), table: share.object + "__xo", columns: share.fields, key: share.key)
             #expect(!hubRows.isEmpty)
@@ -47,7 +48,9 @@ final class CapturingHandler: BundleContentHandler {
         #expect(status.hubs.first?.state == "Connected")
         #expect(status.hubs.first?.objects.map(\.rows) == [8, 7, 5])
         // The spoke's own tables are untouched.
-        #expect(try tableContents(orgs.directory.file("spoke.db"), table: "Supplier", columns: ["Id"], key: "Id").count == 2)
+        #expect(
+            try tableContents(orgs.directory.file("spoke.db"), table: "Supplier", columns: ["Id"], key: "Id").count == 2
+        )
     }
 
     @Test func anUnsharedFieldIsInNoBundle() throws {
@@ -93,7 +96,9 @@ final class CapturingHandler: BundleContentHandler {
         let original = try Data(contentsOf: URL(fileURLWithPath: path))
         let before = try orgs.spokeFingerprint()
         let insideHeader = [0, 1, 100, BundleHeader.totalCount - 1]
-        let insidePayload = [BundleHeader.totalCount, BundleHeader.totalCount + 1, original.count / 2, original.count - 1]
+        let insidePayload = [
+            BundleHeader.totalCount, BundleHeader.totalCount + 1, original.count / 2, original.count - 1,
+        ]
         for length in insideHeader + insidePayload {
             try truncateFile(path, to: length)
             let outcome = try orgs.spoke.sync(from: orgs.drop)
@@ -126,9 +131,12 @@ final class CapturingHandler: BundleContentHandler {
         ]
         for (secret, key) in cases {
             let parameters = BundleParameters(
-                connectionID: orgs.code.connectionID, secret: secret, sequence: 1, previousBundleHash: [UInt8](repeating: 0, count: 32),
+                connectionID: orgs.code.connectionID, secret: secret, sequence: 1,
+                previousBundleHash: [UInt8](repeating: 0, count: 32),
                 createdAt: now, expiresAt: now + 3600)
-            let written = try BundleWriter.write(into: orgs.drop, parameters: parameters, signingKey: key, manifest: manifest) { _ in }
+            let written = try BundleWriter.write(
+                into: orgs.drop, parameters: parameters, signingKey: key, manifest: manifest
+            ) { _ in }
             let outcome = try orgs.spoke.sync(from: orgs.drop)
             #expect(outcome.failures.map(\.exitCode) == [.dataError])
             #expect(try orgs.spokeFingerprint() == before)
@@ -143,7 +151,8 @@ final class CapturingHandler: BundleContentHandler {
         // A second org accepts the other invitation, so it trusts the same hub key.
         try loadFixture("spoke.sql", into: orgs.directory.file("initech.db"))
         let initech = try Org.initialise(
-            home: Home(path: orgs.directory.file("initechhome")), orgName: "Initech", databasePath: orgs.directory.file("initech.db"),
+            home: Home(path: orgs.directory.file("initechhome")), orgName: "Initech",
+            databasePath: orgs.directory.file("initech.db"),
             environment: Environment(lockTimeout: 0))
         _ = try initech.accept(code: other, drop: orgs.drop, localName: nil) { _ in true }
         let renamed = orgs.drop.pathOf(orgs.drop.bundleName(other.connectionID, sequence: 1))
@@ -161,7 +170,8 @@ final class CapturingHandler: BundleContentHandler {
         #expect(again.applied == 0 && again.skipped == 1 && again.failures.isEmpty)
 
         let hubDatabase = try Database(path: orgs.directory.file("hub.db"))
-        try hubDatabase.execute("UPDATE Account SET Name = 'Globex Renamed' WHERE Id = 1; DELETE FROM Contact WHERE ContactId = 101")
+        try hubDatabase.execute(
+            "UPDATE Account SET Name = 'Globex Renamed' WHERE Id = 1; DELETE FROM Contact WHERE ContactId = 101")
         try orgs.hub.unshare(object: "Product")
         let second = try orgs.hub.export(to: orgs.drop)
         #expect(second.map(\.bundle.header.sequence) == [2])
@@ -199,7 +209,9 @@ final class CapturingHandler: BundleContentHandler {
 
     @Test func sharingRefusesWhatItCannotShare() throws {
         let orgs = try ConnectedOrgs()
-        for (object, fields) in [("Nope", [String]()), ("Account", ["Bogus"]), ("PriceListEntry", []), ("sqlite_schema", [])] {
+        for (object, fields) in [
+            ("Nope", [String]()), ("Account", ["Bogus"]), ("PriceListEntry", []), ("sqlite_schema", []),
+        ] {
             #expect(throws: XOShareError.self) { try orgs.hub.share(object: object, fields: fields) }
         }
         let share = try orgs.hub.share(object: "account", fields: ["name"])

@@ -3,13 +3,19 @@ import XOShareCore
 
 @Suite struct CommandParserTests {
     @Test func parsesEveryCommand() throws {
-        #expect(try parse(["init", "--org", "Acme Corp", "--db", "hub.db"]).command == .initialise(org: "Acme Corp", database: "hub.db"))
+        #expect(
+            try parse(["init", "--org", "Acme Corp", "--db", "hub.db"]).command
+                == .initialise(org: "Acme Corp", database: "hub.db"))
         #expect(try parse(["status", "--json"]).options.json)
         #expect(try parse(["hub", "share", "Account"]).command == .hubShare(object: "Account", fields: []))
-        #expect(try parse(["hub", "share", "Account", "Id", "Name"]).command == .hubShare(object: "Account", fields: ["Id", "Name"]))
+        #expect(
+            try parse(["hub", "share", "Account", "Id", "Name"]).command
+                == .hubShare(object: "Account", fields: ["Id", "Name"]))
         #expect(try parse(["hub", "unshare", "Account"]).command == .hubUnshare(object: "Account"))
         #expect(try parse(["hub", "invite", "globex"]).command == .hubInvite(spoke: "globex", lifetimeDays: 14))
-        #expect(try parse(["hub", "invite", "globex", "--expires=3"]).command == .hubInvite(spoke: "globex", lifetimeDays: 3))
+        #expect(
+            try parse(["hub", "invite", "globex", "--expires=3"]).command
+                == .hubInvite(spoke: "globex", lifetimeDays: 3))
         #expect(try parse(["hub", "export", "--drop", "/mnt/usb"]).command == .hubExport(drop: "/mnt/usb"))
         #expect(
             try parse(["spoke", "accept", "XO1-AB", "--drop", "d", "--name", "acme", "--yes"]).command
@@ -50,12 +56,16 @@ import XOShareCore
         let captured = Captured()
         #expect(CommandLineTool.run(arguments: ["--version"], environment: [:], console: captured.console) == 0)
         #expect(captured.output.hasPrefix("xoshare "))
-        #expect(CommandLineTool.run(arguments: ["help", "spoke", "accept"], environment: [:], console: captured.console) == 0)
+        #expect(
+            CommandLineTool.run(arguments: ["help", "spoke", "accept"], environment: [:], console: captured.console)
+                == 0)
         #expect(captured.output.contains("--yes"))
         #expect(CommandLineTool.run(arguments: ["nope"], environment: [:], console: captured.console) == 64)
         #expect(captured.errors.contains("Unknown command 'nope'"))
         let home = "/nonexistent-xoshare-home"
-        #expect(CommandLineTool.run(arguments: ["status", "--home", home], environment: [:], console: captured.console) == 78)
+        #expect(
+            CommandLineTool.run(arguments: ["status", "--home", home], environment: [:], console: captured.console)
+                == 78)
         #expect(captured.errors.contains("xoshare init"))
     }
 }

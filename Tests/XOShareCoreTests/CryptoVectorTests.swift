@@ -63,7 +63,8 @@ import XOShareTestSupport
     @Test func hkdfMatchesRFC5869() throws {
         let ikm = [UInt8](repeating: 0x0b, count: 22)
         let case1 = try hkdfSHA256(
-            secret: ikm, salt: hexBytes("000102030405060708090a0b0c"), info: hexBytes("f0f1f2f3f4f5f6f7f8f9"), length: 42)
+            secret: ikm, salt: hexBytes("000102030405060708090a0b0c"), info: hexBytes("f0f1f2f3f4f5f6f7f8f9"),
+            length: 42)
         #expect(
             case1
                 == hexBytes("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"))
@@ -75,7 +76,9 @@ import XOShareTestSupport
 
     // FIPS 180-2 appendix B.1 and B.2.
     @Test func sha256MatchesFIPS180() {
-        #expect(SHA256.hash(Array("abc".utf8)) == hexBytes("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"))
+        #expect(
+            SHA256.hash(Array("abc".utf8))
+                == hexBytes("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"))
         let hasher = SHA256()
         hasher.update(Array("abcdbcdecdefdefgefghfghighij".utf8))
         hasher.update(Array("hijkijkljklmklmnlmnomnopnopq".utf8))
@@ -93,7 +96,8 @@ import XOShareTestSupport
         let key = hexBytes("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308")
         let nonce = hexBytes("cafebabefacedbaddecaf888")
         let plaintext = hexBytes(
-            "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39")
+            "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39"
+        )
         let aad = hexBytes("feedfacedeadbeeffeedfacedeadbeefabaddad2")
         let expected = hexBytes(
             "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"
@@ -110,7 +114,8 @@ import XOShareTestSupport
         var tampered = sealed
         tampered[5] ^= 1
         var nothing: [UInt8] = []
-        #expect(!(try tampered.withUnsafeBytes { try cipher.open($0, nonce: nonce, authenticating: aad, into: &nothing) }))
+        #expect(
+            !(try tampered.withUnsafeBytes { try cipher.open($0, nonce: nonce, authenticating: aad, into: &nothing) }))
         #expect(nothing.isEmpty)
         #expect(!(try sealed.withUnsafeBytes { try cipher.open($0, nonce: nonce, authenticating: [], into: &nothing) }))
     }

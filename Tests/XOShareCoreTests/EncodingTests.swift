@@ -16,7 +16,10 @@ import XOShareTestSupport
     }
 
     @Test func base64MatchesRFC4648() {
-        let cases = ["": "", "f": "Zg==", "fo": "Zm8=", "foo": "Zm9v", "foob": "Zm9vYg==", "fooba": "Zm9vYmE=", "foobar": "Zm9vYmFy"]
+        let cases = [
+            "": "", "f": "Zg==", "fo": "Zm8=", "foo": "Zm9v", "foob": "Zm9vYg==", "fooba": "Zm9vYmE=",
+            "foobar": "Zm9vYmFy",
+        ]
         for (plain, encoded) in cases {
             #expect(base64Encode(Array(plain.utf8)) == encoded)
             #expect(base64Decode(encoded) == Array(plain.utf8))
@@ -50,7 +53,8 @@ import XOShareTestSupport
     @Test func recordValuesKeepTheirStorageClassAndBits() throws {
         let values: [SQLValue] = [
             .null, .integer(0), .integer(.max), .integer(.min), .real(-0.0), .real(.greatestFiniteMagnitude),
-            .real(.leastNonzeroMagnitude), .real(0.1), .string(""), .string("Emoji 🚀 and 東京"), .text([0xff, 0x00, 0x41]),
+            .real(.leastNonzeroMagnitude), .real(0.1), .string(""), .string("Emoji 🚀 and 東京"),
+            .text([0xff, 0x00, 0x41]),
             .blob([]), .blob([0, 1, 2, 255]),
         ]
         var writer = ByteWriter()
@@ -70,9 +74,12 @@ import XOShareTestSupport
     @Test func bundleHeaderRoundTripsAndRefusesOtherFiles() throws {
         let header = BundleHeader(
             kind: .snapshot, connectionID: ConnectionID(bytes: [1, 2, 3, 4, 5, 6, 7, 8]),
-            hubPublicKey: [UInt8](repeating: 7, count: 32), sequence: 42, previousBundleHash: [UInt8](repeating: 9, count: 32),
-            createdAt: 1_800_000_000, expiresAt: 1_900_000_000, salt: [UInt8](repeating: 3, count: 32), chunkSize: 1 << 20,
-            chunkCount: 2, payloadSize: 1_500_032, payloadHash: [UInt8](repeating: 5, count: 32), compressedSize: 1_500_000,
+            hubPublicKey: [UInt8](repeating: 7, count: 32), sequence: 42,
+            previousBundleHash: [UInt8](repeating: 9, count: 32),
+            createdAt: 1_800_000_000, expiresAt: 1_900_000_000, salt: [UInt8](repeating: 3, count: 32),
+            chunkSize: 1 << 20,
+            chunkCount: 2, payloadSize: 1_500_032, payloadHash: [UInt8](repeating: 5, count: 32),
+            compressedSize: 1_500_000,
             archiveSize: 4_000_000)
         let bytes = header.signedBytes
         #expect(bytes.count == BundleHeader.signedCount)

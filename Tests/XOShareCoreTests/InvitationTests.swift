@@ -5,7 +5,8 @@ import XOShareTestSupport
 @Suite struct InvitationTests {
     func sampleCode() throws -> InvitationCode {
         InvitationCode(
-            connectionID: try ConnectionID.random(), hubOrgName: "Acme Corp ✓", hubPublicKey: try SigningKey().publicKey,
+            connectionID: try ConnectionID.random(), hubOrgName: "Acme Corp ✓",
+            hubPublicKey: try SigningKey().publicKey,
             secret: try randomBytes(16), expiresAt: 1_900_000_000)
     }
 
@@ -17,7 +18,10 @@ import XOShareTestSupport
         #expect(try InvitationCode(parsing: "X01-" + text.dropFirst(4)) == code)
         #expect(try InvitationCode(parsing: text) == code)
         #expect(try InvitationCode(parsing: "  " + text.lowercased() + "\n") == code)
-        #expect(try InvitationCode(parsing: text.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: "XO1", with: "XO1-")) == code)
+        #expect(
+            try InvitationCode(
+                parsing: text.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: "XO1", with: "XO1-"))
+                == code)
         #expect(code.secret.count * 8 >= 128)
     }
 

@@ -11,7 +11,9 @@ public struct ArchiveError: ExitCodeConvertible {
 
     public var exitCode: ExitCode { isReading ? .dataError : .ioError }
 
-    public var description: String { "The bundle archive could not be \(isReading ? "read" : "written") (\(operation)): \(message)." }
+    public var description: String {
+        "The bundle archive could not be \(isReading ? "read" : "written") (\(operation)): \(message)."
+    }
 
     static func from(_ archive: OpaquePointer, _ operation: String, reading: Bool) -> ArchiveError {
         let message = archive_error_string(archive).map { String(cString: $0) } ?? "no reason given"

@@ -79,7 +79,8 @@ public struct BundleHeader: Sendable, Equatable {
             let version = try reader.readBigEndian(UInt16.self)
             guard version == Self.formatVersion else {
                 throw XOShareError.badData(
-                    "The bundle \(name) uses format version \(version), which this xoshare cannot read; upgrade xoshare.")
+                    "The bundle \(name) uses format version \(version), which this xoshare cannot read; upgrade xoshare."
+                )
             }
             guard let kind = Kind(rawValue: try reader.readBigEndian(UInt16.self)) else {
                 throw malformed("it is of an unknown kind")
@@ -94,7 +95,8 @@ public struct BundleHeader: Sendable, Equatable {
                 expiresAt: try reader.readBigEndian(Int64.self), salt: Array(try reader.readBytes(32)),
                 chunkSize: try reader.readBigEndian(UInt32.self), chunkCount: try reader.readBigEndian(UInt64.self),
                 payloadSize: try reader.readBigEndian(UInt64.self), payloadHash: Array(try reader.readBytes(32)),
-                compressedSize: try reader.readBigEndian(UInt64.self), archiveSize: try reader.readBigEndian(UInt64.self))
+                compressedSize: try reader.readBigEndian(UInt64.self),
+                archiveSize: try reader.readBigEndian(UInt64.self))
             guard try reader.readBytes(reader.remaining).allSatisfy({ $0 == 0 }) else {
                 throw malformed("its reserved header bytes are not zero")
             }

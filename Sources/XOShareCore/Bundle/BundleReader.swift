@@ -65,7 +65,8 @@ public final class VerifiedBundle {
             )
         }
         guard header.isConsistent else {
-            throw XOShareError.badData("The bundle \(name) has a signed header whose sizes do not agree; it was not applied.")
+            throw XOShareError.badData(
+                "The bundle \(name) has a signed header whose sizes do not agree; it was not applied.")
         }
         let expected = Int64(BundleHeader.totalCount) + Int64(header.payloadSize)
         if size < expected {
@@ -98,7 +99,8 @@ public final class VerifiedBundle {
                 try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), at: offset)
             }
             guard got == want else {
-                throw XOShareError(.temporaryFailure, "The bundle \(name) became shorter while it was being read; try again.")
+                throw XOShareError(
+                    .temporaryFailure, "The bundle \(name) became shorter while it was being read; try again.")
             }
             buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<got])) }
             offset += Int64(got)
@@ -154,7 +156,8 @@ public final class VerifiedBundle {
         }
         let manifest: Manifest
         do {
-            manifest = try JSONDecoder().decode(Manifest.self, from: Data(try contents(of: first, limit: maximumMetadataEntrySize)))
+            manifest = try JSONDecoder().decode(
+                Manifest.self, from: Data(try contents(of: first, limit: maximumMetadataEntrySize)))
         } catch let error as XOShareError {
             throw error
         } catch {
@@ -198,7 +201,9 @@ public final class VerifiedBundle {
     }
 
     private func validate(_ manifest: Manifest, refuse: (String) -> XOShareError) throws {
-        guard manifest.format == Manifest.formatVersion else { throw refuse("its manifest format is \(manifest.format)") }
+        guard manifest.format == Manifest.formatVersion else {
+            throw refuse("its manifest format is \(manifest.format)")
+        }
         guard manifest.connection == header.connectionID.description, manifest.sequence == header.sequence else {
             throw refuse("its manifest names another connection or sequence than its signed header")
         }

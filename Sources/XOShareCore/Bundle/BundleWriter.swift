@@ -82,7 +82,8 @@ public enum BundleWriter {
             try Files.rename(temporary, to: drop.pathOf(finalName))
             try Files.synchronizeDirectory(drop.path)
             return WrittenBundle(
-                path: drop.pathOf(finalName), header: header, fileSize: fileSize, recordCounts: contentWriter.recordCounts)
+                path: drop.pathOf(finalName), header: header, fileSize: fileSize,
+                recordCounts: contentWriter.recordCounts)
         } catch {
             unlink(temporary)
             throw error
@@ -138,7 +139,8 @@ public final class BundleContentWriter {
 
     private func flushSegment() throws {
         guard currentObject >= 0, !segment.bytes.isEmpty else { return }
-        try archive.addFile(named: segmentEntryName(object: currentObject, segment: segmentIndex), contents: segment.bytes)
+        try archive.addFile(
+            named: segmentEntryName(object: currentObject, segment: segmentIndex), contents: segment.bytes)
         segmentIndex += 1
         segmentCounts[currentObject] += 1
         segment.removeAll()

@@ -62,7 +62,9 @@ final class EncryptingFileSink: ByteSink {
         pending.append(contentsOf: bytes)
         // A chunk is sealed only once more bytes follow it, so the last chunk is known to be last.
         while pending.count > chunkSize {
-            try pending.withUnsafeBytes { try seal(UnsafeRawBufferPointer(rebasing: $0[0..<chunkSize]), isFinal: false) }
+            try pending.withUnsafeBytes {
+                try seal(UnsafeRawBufferPointer(rebasing: $0[0..<chunkSize]), isFinal: false)
+            }
             pending.removeFirst(chunkSize)
         }
     }
@@ -77,7 +79,8 @@ final class EncryptingFileSink: ByteSink {
     private func seal(_ plaintext: UnsafeRawBufferPointer, isFinal: Bool) throws {
         sealed.removeAll(keepingCapacity: true)
         try cipher.cipher.seal(
-            plaintext, nonce: ChunkCipher.nonce(forChunk: chunkCount), authenticating: cipher.associatedData(isFinal: isFinal),
+            plaintext, nonce: ChunkCipher.nonce(forChunk: chunkCount),
+            authenticating: cipher.associatedData(isFinal: isFinal),
             into: &sealed)
         try sealed.withUnsafeBytes { raw in
             hasher.update(raw)
@@ -118,13 +121,15 @@ final class DecryptingFileSource: ByteSource {
         guard nextChunk < header.chunkCount else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         let isFinal = nextChunk == header.chunkCount - 1
         let plainCount =
-            isFinal ? Int(header.compressedSize - UInt64(header.chunkSize) * (header.chunkCount - 1)) : Int(header.chunkSize)
+            isFinal
+            ? Int(header.compressedSize - UInt64(header.chunkSize) * (header.chunkCount - 1)) : Int(header.chunkSize)
         let sealedCount = plainCount + AESGCM.tagCount
         let got = try sealed.withUnsafeMutableBytes {
             try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<sealedCount]), at: offset)
         }
         guard got == sealedCount else {
-            throw XOShareError(.temporaryFailure, "The bundle \(name) became shorter while it was being read; try again.")
+            throw XOShareError(
+                .temporaryFailure, "The bundle \(name) became shorter while it was being read; try again.")
         }
         plain.removeAll(keepingCapacity: true)
         let authentic = try sealed.withUnsafeBytes {

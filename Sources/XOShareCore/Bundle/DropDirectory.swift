@@ -13,7 +13,8 @@ public struct DropDirectory: Sendable {
         self.path = Files.absolute(path)
         guard Files.isDirectory(self.path) else {
             throw XOShareError.noInput(
-                "The drop directory \(self.path) does not exist or is not a folder; create it or mount the shared drive first.")
+                "The drop directory \(self.path) does not exist or is not a folder; create it or mount the shared drive first."
+            )
         }
     }
 
@@ -30,7 +31,9 @@ public struct DropDirectory: Sendable {
     }
 
     /// The bundle files present for a connection, by sequence, and any still being copied under a temporary name.
-    public func bundles(for connection: ConnectionID) throws -> (complete: [(sequence: Int64, name: String)], inProgress: [String]) {
+    public func bundles(for connection: ConnectionID) throws -> (
+        complete: [(sequence: Int64, name: String)], inProgress: [String]
+    ) {
         let prefix = "xo-bundle-\(connection)-"
         var complete: [(Int64, String)] = []
         var inProgress: [String] = []

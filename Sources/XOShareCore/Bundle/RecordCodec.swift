@@ -70,7 +70,9 @@ public enum RecordCodec {
     /// Reads one value and binds it to parameter `index` without copying it first.
     @inline(__always)
     static func bindNextValue(from reader: inout ByteReader, to statement: Statement, at index: Int32) throws {
-        guard let tag = Tag(rawValue: try reader.readByte()) else { throw reader.malformed("a value has an unknown type") }
+        guard let tag = Tag(rawValue: try reader.readByte()) else {
+            throw reader.malformed("a value has an unknown type")
+        }
         switch tag {
         case .null: try statement.bindNull(at: index)
         case .integer: try statement.bind(try reader.readSignedVarint(), at: index)
@@ -82,7 +84,9 @@ public enum RecordCodec {
 
     /// Reads one value into an `SQLValue`.
     public static func readValue(from reader: inout ByteReader) throws -> SQLValue {
-        guard let tag = Tag(rawValue: try reader.readByte()) else { throw reader.malformed("a value has an unknown type") }
+        guard let tag = Tag(rawValue: try reader.readByte()) else {
+            throw reader.malformed("a value has an unknown type")
+        }
         switch tag {
         case .null: return .null
         case .integer: return .integer(try reader.readSignedVarint())

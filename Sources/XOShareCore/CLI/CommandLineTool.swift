@@ -87,8 +87,11 @@ public enum CommandLineTool {
             let org = try Org.initialise(home: home, orgName: orgName, databasePath: database, environment: environment)
             let report = try org.status()
             output.result(
-                json: InitOutput(org: report.org, fingerprint: report.fingerprint, home: report.home, database: report.database),
-                text: "Set up org \(report.org) in \(report.home)\nKey fingerprint: \(report.fingerprint)\nDatabase: \(report.database)\n")
+                json: InitOutput(
+                    org: report.org, fingerprint: report.fingerprint, home: report.home, database: report.database),
+                text:
+                    "Set up org \(report.org) in \(report.home)\nKey fingerprint: \(report.fingerprint)\nDatabase: \(report.database)\n"
+            )
         case .status:
             let org = try Org(home: home, environment: environment, locking: false)
             let report = try org.status()
@@ -97,7 +100,8 @@ public enum CommandLineTool {
             let org = try Org(home: home, environment: environment, locking: true)
             let share = try org.share(object: object, fields: fields)
             output.result(
-                json: StatusReport.SharedObject(object: share.object, primaryKey: share.primaryKey, fields: share.fields),
+                json: StatusReport.SharedObject(
+                    object: share.object, primaryKey: share.primaryKey, fields: share.fields),
                 text: "Sharing \(share.object) (key \(share.primaryKey)): \(share.fields.joined(separator: ", "))\n")
         case .hubUnshare(let object):
             let org = try Org(home: home, environment: environment, locking: true)
@@ -110,7 +114,8 @@ public enum CommandLineTool {
                 console.standardOutput(
                     Output.json(
                         InviteOutput(
-                            spoke: spoke, connection: code.connectionID.description, state: ConnectionState.pending.rawValue,
+                            spoke: spoke, connection: code.connectionID.description,
+                            state: ConnectionState.pending.rawValue,
                             code: code.text, expiresAt: formatTime(code.expiresAt))))
             } else {
                 // The code alone on standard output, even with --quiet, so CODE=$(xoshare hub invite x) works.
@@ -143,7 +148,8 @@ public enum CommandLineTool {
                     """)
                 guard let answer = console.readLine() else {
                     throw XOShareError.usage(
-                        "No answer to the confirmation (standard input is closed); run again with --yes to accept without asking.")
+                        "No answer to the confirmation (standard input is closed); run again with --yes to accept without asking."
+                    )
                 }
                 return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
             }
@@ -162,7 +168,8 @@ public enum CommandLineTool {
             if let worst = outcome.failures.max(by: { rank($0.exitCode) < rank($1.exitCode) }) {
                 let message =
                     outcome.failures.count == 1
-                    ? worst.message : "\(outcome.failures.count) hubs could not be synced completely; the first: \(worst.message)"
+                    ? worst.message
+                    : "\(outcome.failures.count) hubs could not be synced completely; the first: \(worst.message)"
                 throw QuietError(underlying: XOShareError(worst.exitCode, message), alreadyShown: options.json)
             }
         }

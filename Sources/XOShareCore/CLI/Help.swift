@@ -32,72 +32,72 @@ enum HelpText {
 
     static let topics: [String: String] = [
         "init": """
-            Usage: xoshare init --org NAME --db PATH
+        Usage: xoshare init --org NAME --db PATH
 
-            Creates this org's identity (an Ed25519 key pair; the private key is
-            HOME/identity.key, mode 0600) and its state (HOME/state.db). PATH is the
-            org's own SQLite database; it is created if missing.
-            """,
+        Creates this org's identity (an Ed25519 key pair; the private key is
+        HOME/identity.key, mode 0600) and its state (HOME/state.db). PATH is the
+        org's own SQLite database; it is created if missing.
+        """,
         "status": """
-            Usage: xoshare status [--json]
+        Usage: xoshare status [--json]
 
-            Shows the org, its key fingerprint, the objects it shares, its spoke
-            connections and the hubs it accepted, each with its state: Pending,
-            Contacting Hub or Connected.
-            """,
+        Shows the org, its key fingerprint, the objects it shares, its spoke
+        connections and the hubs it accepted, each with its state: Pending,
+        Contacting Hub or Connected.
+        """,
         "hub": """
-            Usage: xoshare hub share|unshare|invite|export ...
+        Usage: xoshare hub share|unshare|invite|export ...
 
-            The hub side: choose what to share, invite spokes, export bundles.
-            See 'xoshare help hub share' and the others.
-            """,
+        The hub side: choose what to share, invite spokes, export bundles.
+        See 'xoshare help hub share' and the others.
+        """,
         "hub share": """
-            Usage: xoshare hub share OBJECT [FIELD ...]
+        Usage: xoshare hub share OBJECT [FIELD ...]
 
-            Shares the table OBJECT of the org database with the listed columns, or
-            all of its columns when none are listed. The primary key is always
-            shared. Running it again replaces the field list. The table must have a
-            single-column primary key.
-            """,
+        Shares the table OBJECT of the org database with the listed columns, or
+        all of its columns when none are listed. The primary key is always
+        shared. Running it again replaces the field list. The table must have a
+        single-column primary key.
+        """,
         "hub unshare": """
-            Usage: xoshare hub unshare OBJECT
+        Usage: xoshare hub unshare OBJECT
 
-            Stops sharing OBJECT. The next export no longer carries it, and each
-            spoke drops its copy on the next sync.
-            """,
+        Stops sharing OBJECT. The next export no longer carries it, and each
+        spoke drops its copy on the next sync.
+        """,
         "hub invite": """
-            Usage: xoshare hub invite SPOKE [--expires DAYS]
+        Usage: xoshare hub invite SPOKE [--expires DAYS]
 
-            Creates a spoke connection named SPOKE in state Pending and prints its
-            invitation code alone on standard output. Give the code to the other org
-            by a channel you trust. The code expires after DAYS days (default 14).
-            """,
+        Creates a spoke connection named SPOKE in state Pending and prints its
+        invitation code alone on standard output. Give the code to the other org
+        by a channel you trust. The code expires after DAYS days (default 14).
+        """,
         "hub export": """
-            Usage: xoshare hub export --drop DIR
+        Usage: xoshare hub export --drop DIR
 
-            First reads the acceptances in DIR and turns those connections Connected,
-            then writes one signed, encrypted bundle for every Connected spoke into DIR.
-            """,
+        First reads the acceptances in DIR and turns those connections Connected,
+        then writes one signed, encrypted bundle for every Connected spoke into DIR.
+        """,
         "spoke": """
-            Usage: xoshare spoke accept|sync ...
+        Usage: xoshare spoke accept|sync ...
 
-            The spoke side: accept a hub's invitation, then sync its bundles.
-            See 'xoshare help spoke accept' and 'xoshare help spoke sync'.
-            """,
+        The spoke side: accept a hub's invitation, then sync its bundles.
+        See 'xoshare help spoke accept' and 'xoshare help spoke sync'.
+        """,
         "spoke accept": """
-            Usage: xoshare spoke accept CODE --drop DIR [--name NAME] [--yes]
+        Usage: xoshare spoke accept CODE --drop DIR [--name NAME] [--yes]
 
-            Decodes the invitation code, shows the hub's org name and key fingerprint
-            and asks you to confirm them (unless --yes), then writes an acceptance
-            into DIR. The hub shows as Contacting Hub until its first bundle is
-            applied. NAME is what this org calls the hub (default: from its org name).
-            """,
+        Decodes the invitation code, shows the hub's org name and key fingerprint
+        and asks you to confirm them (unless --yes), then writes an acceptance
+        into DIR. The hub shows as Contacting Hub until its first bundle is
+        applied. NAME is what this org calls the hub (default: from its org name).
+        """,
         "spoke sync": """
-            Usage: xoshare spoke sync --drop DIR
+        Usage: xoshare spoke sync --drop DIR
 
-            Verifies and applies every new bundle in DIR from the hubs this org
-            accepted, into tables named OBJECT__xo of the org database.
-            """,
+        Verifies and applies every new bundle in DIR from the hubs this org
+        accepted, into tables named OBJECT__xo of the org database.
+        """,
     ]
 
     static func text(for topic: [String]) throws -> String {

@@ -81,7 +81,9 @@ struct Output: Sendable {
         for event in events {
             switch event {
             case .connectionAccepted(let spoke, let org, let fingerprint):
-                summary.accepted.append(["spoke": spoke, "spokeOrg": org, "spokeFingerprint": fingerprint, "state": "Connected"])
+                summary.accepted.append([
+                    "spoke": spoke, "spokeOrg": org, "spokeFingerprint": fingerprint, "state": "Connected",
+                ])
             case .acceptanceRefused(let file, let reason):
                 summary.refused.append(["file": file, "reason": reason])
             case .bundleWritten(let spoke, let file, let sequence, let records, let bytes):
@@ -144,7 +146,8 @@ struct Output: Sendable {
         for hub in report.hubs {
             var line = "  \(hub.name) [\(hub.state)] org \(hub.hubOrg), key \(hub.hubFingerprint)"
             if hub.appliedSequence > 0 {
-                line += ", bundle \(hub.appliedSequence) applied at \(hub.appliedAt ?? "?") (made \(hub.createdAtHub ?? "?"))"
+                line +=
+                    ", bundle \(hub.appliedSequence) applied at \(hub.appliedAt ?? "?") (made \(hub.createdAtHub ?? "?"))"
             }
             lines.append(line)
             for copy in hub.objects { lines.append("    \(copy.table): \(copy.rows) rows") }

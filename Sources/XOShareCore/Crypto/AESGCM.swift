@@ -70,7 +70,8 @@ public final class AESGCM {
                 try checkCrypto(EVP_DecryptUpdate(context, out, &length, base, Int32(cipherCount)), "AES-GCM decrypt")
             }
             let tag = UnsafeMutableRawPointer(mutating: base + cipherCount)
-            try checkCrypto(EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagCount), tag), "AES-GCM tag")
+            try checkCrypto(
+                EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagCount), tag), "AES-GCM tag")
             var finalLength: Int32 = 0
             return EVP_DecryptFinal_ex(context, out + cipherCount, &finalLength) == 1
         }

@@ -18,7 +18,8 @@ public struct CryptoError: ExitCodeConvertible {
             ERR_error_string_n(code, &buffer, buffer.count)
             reasons.append(buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }
-        return CryptoError(operation: operation, reason: reasons.isEmpty ? "no reason given" : reasons.joined(separator: "; "))
+        return CryptoError(
+            operation: operation, reason: reasons.isEmpty ? "no reason given" : reasons.joined(separator: "; "))
     }
 }
 
@@ -40,5 +41,6 @@ public func randomBytes(_ count: Int) throws -> [UInt8] {
 /// Compares two byte strings in time that does not depend on where they differ.
 public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     guard a.count == b.count else { return false }
-    return a.withUnsafeBytes { x in b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 } }
+    return a.withUnsafeBytes { x in b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 }
+    }
 }

@@ -46,7 +46,9 @@ public func hmacSHA256(key: [UInt8], message: [UInt8]) throws -> [UInt8] {
     var length: UInt32 = 0
     let result = key.withUnsafeBytes { k in
         message.withUnsafeBytes { m in
-            HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self), m.count, &out, &length)
+            HMAC(
+                EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                m.count, &out, &length)
         }
     }
     guard result != nil, length == 32 else { throw CryptoError.fromQueue("HMAC-SHA256") }

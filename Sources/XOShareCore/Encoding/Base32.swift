@@ -62,7 +62,8 @@ public enum CrockfordBase32 {
         // anything else is a typo in the last character or an extra one.
         guard bits < 5, buffer & ((1 << UInt32(bits)) - 1) == 0 else {
             throw XOShareError.badData(
-                "The invitation code is mistyped or incomplete (its last characters do not fit); copy it again from the hub.")
+                "The invitation code is mistyped or incomplete (its last characters do not fit); copy it again from the hub."
+            )
         }
         return out
     }

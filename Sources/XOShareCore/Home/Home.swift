@@ -52,7 +52,8 @@ public final class HomeLock {
     ///
     /// - Throws: `XOShareError` (temporary failure) naming the process that holds it.
     public init(home: Home, timeout: Double) throws {
-        file = try FileDescriptor(path: home.lockPath, flags: O_RDWR | O_CREAT, mode: 0o600, operation: "open the lock file")
+        file = try FileDescriptor(
+            path: home.lockPath, flags: O_RDWR | O_CREAT, mode: 0o600, operation: "open the lock file")
         let deadline = Date().addingTimeInterval(timeout)
         while flock(file.rawValue, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {

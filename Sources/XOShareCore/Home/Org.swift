@@ -52,7 +52,8 @@ public final class Org {
         self.environment = environment
         state = try StateStore(path: home.statePath)
         guard let name = try state.setting("org_name"), let databasePath = try state.setting("database_path") else {
-            throw XOShareError.configuration("The state in \(home.path) is incomplete; run 'xoshare init' again in a new home.")
+            throw XOShareError.configuration(
+                "The state in \(home.path) is incomplete; run 'xoshare init' again in a new home.")
         }
         self.name = name
         self.databasePath = databasePath
@@ -62,7 +63,9 @@ public final class Org {
     ///
     /// - Throws: `XOShareError` (configuration) when the home already holds an org.
     @discardableResult
-    public static func initialise(home: Home, orgName: String, databasePath: String, environment: Environment) throws -> Org {
+    public static func initialise(home: Home, orgName: String, databasePath: String, environment: Environment) throws
+        -> Org
+    {
         let name = orgName.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty, name.utf8.count <= InvitationCode.maximumOrgNameBytes,
             !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })

@@ -58,7 +58,8 @@ public final class StateStore {
     public init(path: String, create: Bool = false) throws {
         if create {
             // Created with mode 0600 before SQLite opens it: it holds invitation secrets.
-            let file = try FileDescriptor(path: path, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600, operation: "create")
+            let file = try FileDescriptor(
+                path: path, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600, operation: "create")
             _ = file
         }
         database = try Database(path: path, mode: .readWrite)
@@ -101,7 +102,9 @@ public final class StateStore {
     // MARK: Settings
 
     public func setting(_ name: String) throws -> String? {
-        try database.rows("SELECT value FROM setting WHERE name = ?", [.string(name)]).first.map { String(describing: $0[0]) }
+        try database.rows("SELECT value FROM setting WHERE name = ?", [.string(name)]).first.map {
+            String(describing: $0[0])
+        }
     }
 
     public func setSetting(_ name: String, _ value: String) throws {
@@ -143,12 +146,15 @@ public final class StateStore {
         """
 
     public func spokeConnections() throws -> [SpokeConnection] {
-        try database.rows("SELECT \(Self.connectionColumns) FROM spoke_connection ORDER BY spoke_name").map(Self.connection)
+        try database.rows("SELECT \(Self.connectionColumns) FROM spoke_connection ORDER BY spoke_name").map(
+            Self.connection)
     }
 
     public func spokeConnection(id: ConnectionID) throws -> SpokeConnection? {
-        try database.rows("SELECT \(Self.connectionColumns) FROM spoke_connection WHERE id = ?", [.string(id.description)])
-            .first.map(Self.connection)
+        try database.rows(
+            "SELECT \(Self.connectionColumns) FROM spoke_connection WHERE id = ?", [.string(id.description)]
+        )
+        .first.map(Self.connection)
     }
 
     private static func connection(_ row: [SQLValue]) -> SpokeConnection {
@@ -205,9 +211,11 @@ public final class StateStore {
 
     private static func hub(_ row: [SQLValue]) -> AcceptedHub {
         AcceptedHub(
-            id: ConnectionID(hex: row[0].string)!, name: row[1].string, hubOrg: row[2].string, hubPublicKey: row[3].bytes,
+            id: ConnectionID(hex: row[0].string)!, name: row[1].string, hubOrg: row[2].string,
+            hubPublicKey: row[3].bytes,
             secret: row[4].bytes, state: ConnectionState(rawValue: row[5].string) ?? .contactingHub,
-            acceptedAt: row[6].integer ?? 0, appliedSequence: row[7].integer ?? 0, appliedBundleHash: row[8].optionalBytes,
+            acceptedAt: row[6].integer ?? 0, appliedSequence: row[7].integer ?? 0,
+            appliedBundleHash: row[8].optionalBytes,
             appliedAt: row[9].integer, bundleCreatedAt: row[10].integer)
     }
 

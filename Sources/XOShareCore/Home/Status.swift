@@ -67,7 +67,9 @@ extension Org {
                     hubFingerprint: keyFingerprint(hub.hubPublicKey), acceptedAt: formatTime(hub.acceptedAt),
                     appliedSequence: hub.appliedSequence, appliedAt: hub.appliedAt.map(formatTime),
                     createdAtHub: hub.bundleCreatedAt.map(formatTime),
-                    objects: try state.hubTables(hub.id).map { .init(object: $0.object, table: $0.table, rows: $0.rows) })
+                    objects: try state.hubTables(hub.id).map {
+                        .init(object: $0.object, table: $0.table, rows: $0.rows)
+                    })
             })
     }
 }

@@ -25,13 +25,15 @@ extension Org {
             try database.execute("BEGIN")
             defer { try? database.execute("COMMIT") }
             for connection in connections {
-                let bundle = try exportSnapshot(for: connection, objects: objects, from: database, into: drop, threads: compressionThreads)
+                let bundle = try exportSnapshot(
+                    for: connection, objects: objects, from: database, into: drop, threads: compressionThreads)
                 exported.append(ExportedBundle(spoke: connection.spokeName, bundle: bundle))
             }
         }
         if refusedAcceptances > 0 {
             throw XOShareError.badData(
-                "\(refusedAcceptances) acceptance file(s) in \(drop.path) were refused (see above); those spokes stay Pending.")
+                "\(refusedAcceptances) acceptance file(s) in \(drop.path) were refused (see above); those spokes stay Pending."
+            )
         }
         return exported
     }
@@ -49,12 +51,14 @@ extension Org {
             }
             guard schema.primaryKey == share.primaryKey else {
                 throw XOShareError.configuration(
-                    "The primary key of \(share.object) changed from \(share.primaryKey) to \(schema.primaryKey); run 'xoshare hub share \(share.object)' again.")
+                    "The primary key of \(share.object) changed from \(share.primaryKey) to \(schema.primaryKey); run 'xoshare hub share \(share.object)' again."
+                )
             }
             let fields = try share.fields.map { field in
                 guard let column = schema.fields.first(where: { $0.name == field }) else {
                     throw XOShareError.configuration(
-                        "The shared field \(share.object).\(field) no longer exists in the org database; run 'xoshare hub share' again for \(share.object).")
+                        "The shared field \(share.object).\(field) no longer exists in the org database; run 'xoshare hub share' again for \(share.object)."
+                    )
                 }
                 return column
             }
@@ -82,7 +86,8 @@ extension Org {
                 try content.beginObject(index)
                 let columns = object.fields.map { quoteIdentifier($0.name) }.joined(separator: ", ")
                 let statement = try database.prepare(
-                    "SELECT \(columns) FROM \(quoteIdentifier(object.name)) WHERE \(quoteIdentifier(object.primaryKey)) IS NOT NULL")
+                    "SELECT \(columns) FROM \(quoteIdentifier(object.name)) WHERE \(quoteIdentifier(object.primaryKey)) IS NOT NULL"
+                )
                 let count = Int32(object.fields.count)
                 while try statement.step() {
                     content.segment.append(RecordCodec.Operation.upsert.rawValue)

@@ -16,7 +16,8 @@ extension Org {
             throw XOShareError.usage("An invitation lasts 1 to 365 days.")
         }
         if try state.spokeConnections().contains(where: { $0.spokeName == spokeName }) {
-            throw XOShareError.configuration("A spoke connection named \(spokeName) exists already; choose another name.")
+            throw XOShareError.configuration(
+                "A spoke connection named \(spokeName) exists already; choose another name.")
         }
         let now = environment.now()
         let connection = SpokeConnection(
@@ -35,7 +36,8 @@ extension Org {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
         guard !name.isEmpty, name.count <= 64, name.allSatisfy({ allowed.contains($0) }), !name.hasPrefix(".") else {
             throw XOShareError.usage(
-                "The \(what) name '\(name)' is not usable: use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'.")
+                "The \(what) name '\(name)' is not usable: use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'."
+            )
         }
     }
 
@@ -47,7 +49,9 @@ extension Org {
         var refused = 0
         for file in try drop.acceptances() {
             let idText = String(file.dropFirst("xo-accept-".count).dropLast(".json".count))
-            guard let id = ConnectionID(hex: idText), let connection = try state.spokeConnection(id: id) else { continue }
+            guard let id = ConnectionID(hex: idText), let connection = try state.spokeConnection(id: id) else {
+                continue
+            }
             let path = drop.pathOf(file)
             let refuse = { (reason: String) in
                 refused += 1
@@ -73,10 +77,12 @@ extension Org {
                     refuse("the invitation for \(connection.spokeName) expired at \(formatTime(connection.expiresAt))")
                     continue
                 }
-                try state.markConnected(id, spokeOrg: acceptance.spokeOrg, spokePublicKey: spokeKey, at: environment.now())
+                try state.markConnected(
+                    id, spokeOrg: acceptance.spokeOrg, spokePublicKey: spokeKey, at: environment.now())
                 environment.report(
                     .connectionAccepted(
-                        spoke: connection.spokeName, spokeOrg: acceptance.spokeOrg, fingerprint: keyFingerprint(spokeKey)))
+                        spoke: connection.spokeName, spokeOrg: acceptance.spokeOrg,
+                        fingerprint: keyFingerprint(spokeKey)))
                 unlink(path)
             default:
                 if connection.spokePublicKey == spokeKey {

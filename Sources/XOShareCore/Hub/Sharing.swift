@@ -15,7 +15,8 @@ extension Org {
         for field in requestedFields {
             guard let column = schema.fields.first(where: { $0.name.lowercased() == field.lowercased() }) else {
                 throw XOShareError.configuration(
-                    "The table \(schema.name) has no column '\(field)'; its columns are: \(schema.fields.map(\.name).joined(separator: ", ")).")
+                    "The table \(schema.name) has no column '\(field)'; its columns are: \(schema.fields.map(\.name).joined(separator: ", "))."
+                )
             }
             chosen.insert(column.name)
         }
@@ -32,7 +33,8 @@ extension Org {
         let shares = try state.shares()
         guard let share = shares.first(where: { $0.object.lowercased() == object.lowercased() }) else {
             throw XOShareError.configuration(
-                "\(object) is not shared; shared objects: \(shares.isEmpty ? "none" : shares.map(\.object).joined(separator: ", ")).")
+                "\(object) is not shared; shared objects: \(shares.isEmpty ? "none" : shares.map(\.object).joined(separator: ", "))."
+            )
         }
         _ = try state.removeShare(share.object)
     }
@@ -44,7 +46,8 @@ extension Org {
             throw XOShareError.configuration("\(schema.name) is an SQLite internal table and cannot be shared.")
         }
         if schema.name.hasSuffix(copySuffix) {
-            throw XOShareError.configuration("\(schema.name) is a copy received from another hub and cannot be shared on.")
+            throw XOShareError.configuration(
+                "\(schema.name) is a copy received from another hub and cannot be shared on.")
         }
         return schema
     }
@@ -52,16 +55,19 @@ extension Org {
     /// The columns and primary key of a table of the org database.
     static func tableSchema(of requested: String, in database: Database) throws -> ObjectSchema {
         let found = try database.rows(
-            "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE", [.string(requested)])
+            "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE", [.string(requested)]
+        )
         guard let nameValue = found.first?.first else {
             let tables = try database.rows(
                 "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
             ).map { $0[0].string }
             throw XOShareError.configuration(
-                "The org database has no table '\(requested)'; its tables are: \(tables.isEmpty ? "none" : tables.joined(separator: ", ")).")
+                "The org database has no table '\(requested)'; its tables are: \(tables.isEmpty ? "none" : tables.joined(separator: ", "))."
+            )
         }
         let name = nameValue.string
-        let columns = try database.rows("SELECT name, type, pk FROM pragma_table_info(?, 'main') ORDER BY cid", [.string(name)])
+        let columns = try database.rows(
+            "SELECT name, type, pk FROM pragma_table_info(?, 'main') ORDER BY cid", [.string(name)])
         let keys = columns.filter { ($0[2].integer ?? 0) > 0 }
         guard keys.count == 1 else {
             throw XOShareError.configuration(

@@ -19,7 +19,9 @@ public struct InvitationCode: Sendable, Equatable {
     /// Seconds since 1970; the hub refuses acceptances after this time.
     public var expiresAt: Int64
 
-    public init(connectionID: ConnectionID, hubOrgName: String, hubPublicKey: [UInt8], secret: [UInt8], expiresAt: Int64) {
+    public init(
+        connectionID: ConnectionID, hubOrgName: String, hubPublicKey: [UInt8], secret: [UInt8], expiresAt: Int64
+    ) {
         self.connectionID = connectionID
         self.hubOrgName = hubOrgName
         self.hubPublicKey = hubPublicKey
@@ -67,11 +69,14 @@ public struct InvitationCode: Sendable, Equatable {
             }
         }
         guard String(forgiven) == Self.prefix + "-" else {
-            throw XOShareError.badData("This is not an xoshare invitation code: codes start with \(Self.prefix)-; copy the whole code the hub gave you.")
+            throw XOShareError.badData(
+                "This is not an xoshare invitation code: codes start with \(Self.prefix)-; copy the whole code the hub gave you."
+            )
         }
         let bytes = try CrockfordBase32.decode(String(trimmed.dropFirst(Self.prefix.count + 1)))
         let incomplete = XOShareError.badData(
-            "The invitation code is mistyped or incomplete (its checksum does not match); copy it again from the hub, or ask the hub for a new one.")
+            "The invitation code is mistyped or incomplete (its checksum does not match); copy it again from the hub, or ask the hub for a new one."
+        )
         let fixedCount = 1 + ConnectionID.byteCount + 32 + Self.secretCount + 4 + 1
         guard bytes.count >= fixedCount + 4 else { throw incomplete }
         let body = Array(bytes[..<(bytes.count - 4)])
@@ -79,7 +84,8 @@ public struct InvitationCode: Sendable, Equatable {
         let parsed: InvitationCode = try body.withUnsafeBytes { raw in
             var reader = ByteReader(raw, malformed: { _ in incomplete })
             guard try reader.readByte() == Self.version else {
-                throw XOShareError.badData("The invitation code was made by a newer version of xoshare; upgrade xoshare to accept it.")
+                throw XOShareError.badData(
+                    "The invitation code was made by a newer version of xoshare; upgrade xoshare to accept it.")
             }
             let connection = ConnectionID(bytes: Array(try reader.readBytes(ConnectionID.byteCount)))
             let key = Array(try reader.readBytes(32))
@@ -88,7 +94,8 @@ public struct InvitationCode: Sendable, Equatable {
             let nameCount = Int(try reader.readByte())
             let name = String(decoding: try reader.readBytes(nameCount), as: UTF8.self)
             guard reader.isAtEnd else { throw incomplete }
-            return InvitationCode(connectionID: connection, hubOrgName: name, hubPublicKey: key, secret: secret, expiresAt: expires)
+            return InvitationCode(
+                connectionID: connection, hubOrgName: name, hubPublicKey: key, secret: secret, expiresAt: expires)
         }
         self = parsed
     }
@@ -109,7 +116,9 @@ public struct ConnectionID: Sendable, Hashable, Comparable, CustomStringConverti
         guard characters.count == Self.byteCount * 2 else { return nil }
         var bytes: [UInt8] = []
         for index in stride(from: 0, to: characters.count, by: 2) {
-            guard let value = UInt8(String(decoding: characters[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
+            guard let value = UInt8(String(decoding: characters[index..<index + 2], as: UTF8.self), radix: 16) else {
+                return nil
+            }
             bytes.append(value)
         }
         guard hex == bytes.hexString else { return nil }
@@ -120,5 +129,7 @@ public struct ConnectionID: Sendable, Hashable, Comparable, CustomStringConverti
 
     public var description: String { bytes.hexString }
 
-    public static func < (lhs: ConnectionID, rhs: ConnectionID) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+    public static func < (lhs: ConnectionID, rhs: ConnectionID) -> Bool {
+        lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+    }
 }

@@ -15,7 +15,9 @@ public struct DatabaseError: ExitCodeConvertible {
     public var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
     public var isDiskFull: Bool { primaryCode == SQLITE_FULL }
     /// A value that a table refused: a constraint, or a type it cannot hold.
-    public var isRefusedValue: Bool { primaryCode == SQLITE_CONSTRAINT || primaryCode == SQLITE_MISMATCH || primaryCode == SQLITE_TOOBIG }
+    public var isRefusedValue: Bool {
+        primaryCode == SQLITE_CONSTRAINT || primaryCode == SQLITE_MISMATCH || primaryCode == SQLITE_TOOBIG
+    }
 
     public var exitCode: ExitCode {
         switch primaryCode {

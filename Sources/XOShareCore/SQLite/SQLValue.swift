@@ -23,7 +23,7 @@ public enum SQLValue: Sendable, Hashable, CustomStringConvertible {
     /// Equality that compares reals bit for bit (so -0.0 differs from 0.0).
     public func isIdentical(to other: SQLValue) -> Bool {
         switch (self, other) {
-        case let (.real(a), .real(b)): a.bitPattern == b.bitPattern
+        case (.real(let a), .real(let b)): a.bitPattern == b.bitPattern
         default: self == other
         }
     }

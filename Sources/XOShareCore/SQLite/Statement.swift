@@ -82,7 +82,8 @@ public final class Statement {
     public func bindText(_ bytes: UnsafeRawBufferPointer, at index: Int32) throws {
         let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) ?? UnsafePointer<CChar>(bitPattern: 1)
         try database.check(
-            sqlite3_bind_text64(handle, index, base, sqlite3_uint64(bytes.count), xo_sqlite_transient(), UInt8(SQLITE_UTF8)),
+            sqlite3_bind_text64(
+                handle, index, base, sqlite3_uint64(bytes.count), xo_sqlite_transient(), UInt8(SQLITE_UTF8)),
             sql: sql)
     }
 
@@ -93,7 +94,8 @@ public final class Statement {
             try database.check(sqlite3_bind_zeroblob(handle, index, 0), sql: sql)
         } else {
             try database.check(
-                sqlite3_bind_blob64(handle, index, bytes.baseAddress, sqlite3_uint64(bytes.count), xo_sqlite_transient()),
+                sqlite3_bind_blob64(
+                    handle, index, bytes.baseAddress, sqlite3_uint64(bytes.count), xo_sqlite_transient()),
                 sql: sql)
         }
     }

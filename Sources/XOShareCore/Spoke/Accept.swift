@@ -21,7 +21,8 @@ extension Org {
             )
         }
         if code.hubPublicKey == (try publicKey) {
-            throw XOShareError.badData("This invitation was made by this org itself; accept it in the other org's home.")
+            throw XOShareError.badData(
+                "This invitation was made by this org itself; accept it in the other org's home.")
         }
         let now = environment.now()
         guard now <= code.expiresAt else {
@@ -31,7 +32,8 @@ extension Org {
         let name = localName ?? Self.suggestedName(for: code.hubOrgName)
         try Self.validateLocalName(name, what: "hub")
         if try state.acceptedHubs().contains(where: { $0.name == name }) {
-            throw XOShareError.configuration("A hub named \(name) is accepted already; choose another name with --name.")
+            throw XOShareError.configuration(
+                "A hub named \(name) is accepted already; choose another name with --name.")
         }
         guard try confirm(code) else {
             throw XOShareError.usage("Nothing was accepted: the hub was not confirmed.")
@@ -42,7 +44,8 @@ extension Org {
         let path = drop.pathOf(drop.acceptanceName(code.connectionID))
         try Files.writeAtomically(try acceptance.encoded(), to: path)
         let hub = AcceptedHub(
-            id: code.connectionID, name: name, hubOrg: code.hubOrgName, hubPublicKey: code.hubPublicKey, secret: code.secret,
+            id: code.connectionID, name: name, hubOrg: code.hubOrgName, hubPublicKey: code.hubPublicKey,
+            secret: code.secret,
             state: .contactingHub, acceptedAt: now, appliedSequence: 0, appliedBundleHash: nil, appliedAt: nil,
             bundleCreatedAt: nil)
         do {

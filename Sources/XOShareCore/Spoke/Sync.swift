@@ -37,11 +37,14 @@ extension Org {
                     let bundle = try VerifiedBundle(path: drop.pathOf(file), trust: trust, now: environment.now())
                     guard bundle.header.sequence == sequence else {
                         throw XOShareError.badData(
-                            "The bundle \(file) holds sequence \(bundle.header.sequence), not the \(sequence) its name says: it was renamed; it was not applied.")
+                            "The bundle \(file) holds sequence \(bundle.header.sequence), not the \(sequence) its name says: it was renamed; it was not applied."
+                        )
                     }
-                    if sequence == appliedSequence + 1, let appliedHash, bundle.header.previousBundleHash != appliedHash {
+                    if sequence == appliedSequence + 1, let appliedHash, bundle.header.previousBundleHash != appliedHash
+                    {
                         throw XOShareError.badData(
-                            "The bundle \(file) does not follow the last bundle applied from \(hub.name); it was not applied.")
+                            "The bundle \(file) does not follow the last bundle applied from \(hub.name); it was not applied."
+                        )
                     }
                     let records = try apply(bundle, from: hub)
                     appliedSequence = sequence
@@ -59,7 +62,8 @@ extension Org {
             if !stopped, let copying = inProgress.first {
                 let failure = XOShareError(
                     .temporaryFailure,
-                    "The bundle \(copying) from \(hub.name) is still being written or copied; run again once it is complete.")
+                    "The bundle \(copying) from \(hub.name) is still being written or copied; run again once it is complete."
+                )
                 environment.report(.bundleSkipped(hub: hub.name, file: copying, reason: "still being copied"))
                 outcome.failures.append(failure)
             } else if !sawNew && inProgress.isEmpty {
@@ -134,14 +138,17 @@ final class SnapshotApplier: BundleContentHandler {
             }
             let isOurs = owned.contains { $0[1].string.lowercased() == table.lowercased() }
             let existing = try database.rows(
-                "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE", [.string(table)])
+                "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE", [.string(table)]
+            )
             if !existing.isEmpty && !isOurs {
                 throw XOShareError.configuration(
                     "The org database already has its own table \(existing[0][0].string), where hub \(hub.name)'s \(object.name) would go; rename that table. The bundle \(bundleName) was not applied."
                 )
             }
-            if !existing.isEmpty, try Org.tableSchema(of: table, in: database) == ObjectSchema(
-                name: existing[0][0].string, primaryKey: object.primaryKey, fields: object.fields)
+            if !existing.isEmpty,
+                try Org.tableSchema(of: table, in: database)
+                    == ObjectSchema(
+                        name: existing[0][0].string, primaryKey: object.primaryKey, fields: object.fields)
             {
                 try database.execute("DELETE FROM main.\(quoteIdentifier(table))")
             } else {
@@ -209,7 +216,8 @@ final class SnapshotApplier: BundleContentHandler {
         let delete = deleteStatements[index]
         let name = bundleName
         var reader = ByteReader(segment) { reason in
-            XOShareError.badData("The bundle \(name) holds a malformed record of \(object.name): \(reason); it was not applied.")
+            XOShareError.badData(
+                "The bundle \(name) holds a malformed record of \(object.name): \(reason); it was not applied.")
         }
         do {
             while !reader.isAtEnd {
@@ -231,13 +239,15 @@ final class SnapshotApplier: BundleContentHandler {
             }
         } catch let error as DatabaseError where error.isRefusedValue {
             throw XOShareError.badData(
-                "The bundle \(bundleName) holds a record that \(tables[index]) refuses (\(error.message)); it was not applied.")
+                "The bundle \(bundleName) holds a record that \(tables[index]) refuses (\(error.message)); it was not applied."
+            )
         }
     }
 
     func end(_ summary: Summary) throws {
         guard summary.objects.map(\.records) == recordCounts else {
-            throw XOShareError.badData("The bundle \(bundleName) holds another number of records than its summary says; it was not applied.")
+            throw XOShareError.badData(
+                "The bundle \(bundleName) holds another number of records than its summary says; it was not applied.")
         }
         appliedRecords = recordCounts.reduce(0, +)
         let connection = SQLValue.string(hub.id.description)
