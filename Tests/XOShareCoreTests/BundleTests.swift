@@ -229,3 +229,35 @@ extension Array where Element == UInt8 {
         }
     }
 }
+
+@Suite struct ExpiryTests {
+    /// The same org, opened with a clock `days` days ahead.
+    func later(_ org: Org, days: Int64) throws -> Org {
+        let now = Int64(Date().timeIntervalSince1970) + days * 86_400
+        return try Org(home: org.home, environment: Environment(now: { now }, lockTimeout: 0), locking: false)
+    }
+
+    @Test func anExpiredBundleIsRefused() throws {
+        let orgs = try ConnectedOrgs()
+        _ = try orgs.hub.export(to: orgs.drop)
+        let before = try orgs.spokeFingerprint()
+        let outcome = try later(orgs.spoke, days: Int64(Org.defaultBundleLifetimeDays) + 1).sync(from: orgs.drop)
+        #expect(outcome.failures.map(\.exitCode) == [.dataError])
+        #expect(outcome.failures.first?.message.contains("expired") == true)
+        #expect(try orgs.spokeFingerprint() == before)
+        #expect(try orgs.spoke.sync(from: orgs.drop).applied == 1)
+    }
+
+    @Test func anExpiredInvitationIsRefusedAtAccept() throws {
+        let orgs = try ConnectedOrgs()
+        let code = try orgs.hub.invite(spokeName: "late", lifetimeDays: 1)
+        do {
+            _ = try later(orgs.spoke, days: 2).accept(code: code, drop: orgs.drop, localName: "late") { _ in true }
+            Issue.record("an expired invitation was accepted")
+        } catch let error as XOShareError {
+            #expect(error.exitCode == .dataError)
+            #expect(error.message.contains("expired"))
+        }
+        #expect(try orgs.spoke.status().hubs.count == 1)
+    }
+}
