@@ -131,12 +131,13 @@ final class CapturingHandler: BundleContentHandler {
         ]
         for (secret, key) in cases {
             let parameters = BundleParameters(
-                connectionID: orgs.code.connectionID, secret: secret, sequence: 1,
+                kind: .snapshot, connectionID: orgs.code.connectionID, secret: secret, sequence: 1,
                 previousBundleHash: [UInt8](repeating: 0, count: 32),
                 createdAt: now, expiresAt: now + 3600)
             let written = try BundleWriter.write(
                 into: orgs.drop, parameters: parameters, signingKey: key, manifest: manifest
             ) { _ in }
+            try written.publish()
             let outcome = try orgs.spoke.sync(from: orgs.drop)
             #expect(outcome.failures.map(\.exitCode) == [.dataError])
             #expect(try orgs.spokeFingerprint() == before)
@@ -175,8 +176,11 @@ final class CapturingHandler: BundleContentHandler {
         try orgs.hub.unshare(object: "Product")
         let second = try orgs.hub.export(to: orgs.drop)
         #expect(second.map(\.bundle.header.sequence) == [2])
+        #expect(second.map(\.bundle.header.kind) == [.delta])
+        // The spoke's receipt for bundle 1 let the hub remove it.
+        #expect(try orgs.bundlePaths().count == 1)
         let outcome = try orgs.spoke.sync(from: orgs.drop)
-        #expect(outcome.applied == 1 && outcome.skipped == 1)
+        #expect(outcome.applied == 1 && outcome.skipped == 0)
         let spokeDatabase = try Database(path: orgs.directory.file("spoke.db"), mode: .readOnly)
         #expect(try spokeDatabase.rows("SELECT Name FROM Account__xo WHERE Id = 1") == [[.string("Globex Renamed")]])
         #expect(try spokeDatabase.rows("SELECT count(*) FROM Contact__xo WHERE ContactId = 101") == [[.integer(0)]])

@@ -16,10 +16,12 @@ import XOShareCore
         #expect(
             try parse(["hub", "invite", "globex", "--expires=3"]).command
                 == .hubInvite(spoke: "globex", lifetimeDays: 3))
-        #expect(try parse(["hub", "export", "--drop", "/mnt/usb"]).command == .hubExport(drop: "/mnt/usb"))
+        #expect(
+            try parse(["hub", "export", "--drop", "/mnt/usb"]).command
+                == .hubExport(drop: "/mnt/usb", full: false, spokes: [], bundleLifetimeDays: 30))
         #expect(
             try parse(["spoke", "accept", "XO1-AB", "--drop", "d", "--name", "acme", "--yes"]).command
-                == .spokeAccept(code: "XO1-AB", drop: "d", name: "acme", assumeYes: true))
+                == .spokeAccept(code: "XO1-AB", drop: "d", name: "acme", prefix: "", assumeYes: true))
         #expect(try parse(["spoke", "sync", "--drop=d"]).command == .spokeSync(drop: "d"))
         #expect(try parse(["--version"]).command == .version)
         #expect(try parse([]).command == .help(topic: []))

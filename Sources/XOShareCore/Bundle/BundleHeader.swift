@@ -16,7 +16,23 @@ public struct BundleHeader: Sendable, Equatable {
 
     public enum Kind: UInt16, Sendable {
         /// Every shared record: after applying it the spoke holds exactly this data for the hub.
+        /// It can be applied after any earlier state, even after a missing bundle.
         case snapshot = 1
+        /// The changes since the previous bundle: applied only right after it.
+        case delta = 2
+        /// The hub ended the connection: the last bundle of the connection.
+        case revocation = 3
+
+        public var name: String {
+            switch self {
+            case .snapshot: "snapshot"
+            case .delta: "delta"
+            case .revocation: "revocation"
+            }
+        }
+
+        /// Whether the bundle can follow any earlier state, not only the bundle before it.
+        public var standsAlone: Bool { self != .delta }
     }
 
     public var kind: Kind

@@ -42,6 +42,39 @@ public final class VerifiedBundle {
         name = (path as NSString).lastPathComponent
         self.trust = trust
         file = try FileDescriptor(path: path, flags: O_RDONLY, operation: "open the bundle")
+        let header = try Self.signedHeader(of: file, name: name, trust: trust)
+        let size = try file.size
+        let expected = Int64(BundleHeader.totalCount) + Int64(header.payloadSize)
+        if size < expected {
+            throw XOShareError(
+                .temporaryFailure,
+                "The bundle \(name) is incomplete (\(size) of \(expected) bytes): it is probably still being copied; run again once the copy has finished."
+            )
+        }
+        guard size == expected else {
+            throw XOShareError.badData(
+                "The bundle \(name) is longer than its signed header says (\(size), not \(expected) bytes): something was appended; it was not applied."
+            )
+        }
+        guard header.expiresAt >= now else {
+            throw XOShareError.badData(
+                "The bundle \(name) expired at \(formatTime(header.expiresAt)); ask the hub for a fresh export.")
+        }
+        self.header = header
+        try verifyPayloadHash()
+    }
+
+    /// Reads a bundle's header and checks its signature against the pinned key, and nothing more.
+    ///
+    /// Enough to tell a leftover copy, a replay or a snapshot after a gap, without reading the payload.
+    public static func signedHeader(at path: String, trust: TrustedConnection) throws -> BundleHeader {
+        let file = try FileDescriptor(path: path, flags: O_RDONLY, operation: "open the bundle")
+        return try signedHeader(of: file, name: (path as NSString).lastPathComponent, trust: trust)
+    }
+
+    private static func signedHeader(of file: FileDescriptor, name: String, trust: TrustedConnection) throws
+        -> BundleHeader
+    {
         let size = try file.size
         guard size >= BundleHeader.totalCount else {
             throw XOShareError.badData(
@@ -68,24 +101,7 @@ public final class VerifiedBundle {
             throw XOShareError.badData(
                 "The bundle \(name) has a signed header whose sizes do not agree; it was not applied.")
         }
-        let expected = Int64(BundleHeader.totalCount) + Int64(header.payloadSize)
-        if size < expected {
-            throw XOShareError(
-                .temporaryFailure,
-                "The bundle \(name) is incomplete (\(size) of \(expected) bytes): it is probably still being copied; run again once the copy has finished."
-            )
-        }
-        guard size == expected else {
-            throw XOShareError.badData(
-                "The bundle \(name) is longer than its signed header says (\(size), not \(expected) bytes): something was appended; it was not applied."
-            )
-        }
-        guard header.expiresAt >= now else {
-            throw XOShareError.badData(
-                "The bundle \(name) expired at \(formatTime(header.expiresAt)); ask the hub for a fresh export.")
-        }
-        self.header = header
-        try verifyPayloadHash()
+        return header
     }
 
     private func verifyPayloadHash() throws {
@@ -151,18 +167,19 @@ public final class VerifiedBundle {
             return bytes
         }
 
+        func decode<T: Decodable>(_ type: T.Type, from entry: ArchiveReader.Entry) throws -> T {
+            let bytes = try contents(of: entry, limit: maximumMetadataEntrySize)
+            do {
+                return try JSONDecoder().decode(type, from: Data(bytes))
+            } catch {
+                throw refuse("its \(entry.name) is not valid (\(error))")
+            }
+        }
+
         guard let first = try nextEntry(), first.name == Manifest.entryName else {
             throw refuse("it does not start with \(Manifest.entryName)")
         }
-        let manifest: Manifest
-        do {
-            manifest = try JSONDecoder().decode(
-                Manifest.self, from: Data(try contents(of: first, limit: maximumMetadataEntrySize)))
-        } catch let error as XOShareError {
-            throw error
-        } catch {
-            throw refuse("its manifest is not valid (\(error))")
-        }
+        let manifest = try decode(Manifest.self, from: first)
         try validate(manifest, refuse: refuse)
         try handler.begin(manifest)
 
@@ -172,15 +189,7 @@ public final class VerifiedBundle {
         while true {
             guard let entry = try nextEntry() else { throw refuse("it ends without \(Summary.entryName)") }
             if entry.name == Summary.entryName {
-                let summary: Summary
-                do {
-                    summary = try JSONDecoder().decode(
-                        Summary.self, from: Data(try contents(of: entry, limit: maximumMetadataEntrySize)))
-                } catch let error as XOShareError {
-                    throw error
-                } catch {
-                    throw refuse("its summary is not valid (\(error))")
-                }
+                let summary = try decode(Summary.self, from: entry)
                 guard summary.objects.count == manifest.objects.count,
                     zip(summary.objects, segmentCounts).allSatisfy({ $0.segments == $1 })
                 else { throw refuse("its summary does not match its data entries") }
@@ -204,8 +213,16 @@ public final class VerifiedBundle {
         guard manifest.format == Manifest.formatVersion else {
             throw refuse("its manifest format is \(manifest.format)")
         }
-        guard manifest.connection == header.connectionID.description, manifest.sequence == header.sequence else {
-            throw refuse("its manifest names another connection or sequence than its signed header")
+        guard manifest.connection == header.connectionID.description, manifest.sequence == header.sequence,
+            manifest.kind == header.kind.name
+        else {
+            throw refuse("its manifest names another connection, sequence or kind than its signed header")
+        }
+        if header.kind == .snapshot && manifest.objects.contains(where: { !$0.complete }) {
+            throw refuse("a snapshot lists an object without all its records")
+        }
+        if header.kind == .revocation && !manifest.objects.isEmpty {
+            throw refuse("a revocation notice lists objects")
         }
         guard manifest.segmentLimit > 0 else { throw refuse("its manifest has no segment limit") }
         var tables = Set<String>()

@@ -5,8 +5,13 @@ import Foundation
 #endif
 
 /// What a finished bundle is: its file, header and sizes.
+///
+/// It stays under its temporary name until `publish()` renames it, so the
+/// caller can first record it in its state.
 public struct WrittenBundle: Sendable {
+    /// The final path, where `publish()` puts it.
     public var path: String
+    public var temporaryPath: String
     public var header: BundleHeader
     public var fileSize: Int64
     public var recordCounts: [Int64]
@@ -14,6 +19,7 @@ public struct WrittenBundle: Sendable {
 
 /// The settings of a bundle to write, besides its content.
 public struct BundleParameters {
+    public var kind: BundleHeader.Kind
     public var connectionID: ConnectionID
     public var secret: [UInt8]
     public var sequence: Int64
@@ -27,9 +33,10 @@ public struct BundleParameters {
     public var segmentTarget = 1 << 20
 
     public init(
-        connectionID: ConnectionID, secret: [UInt8], sequence: Int64, previousBundleHash: [UInt8], createdAt: Int64,
-        expiresAt: Int64, compressionThreads: Int = 0
+        kind: BundleHeader.Kind, connectionID: ConnectionID, secret: [UInt8], sequence: Int64,
+        previousBundleHash: [UInt8], createdAt: Int64, expiresAt: Int64, compressionThreads: Int = 0
     ) {
+        self.kind = kind
         self.connectionID = connectionID
         self.secret = secret
         self.sequence = sequence
@@ -41,8 +48,8 @@ public struct BundleParameters {
 }
 
 /// Writes one bundle: the content goes through tar, zstd and AES-GCM chunks to a
-/// temporary file; then the header is signed and written in front, the file is
-/// flushed, and only then renamed to its final name.
+/// temporary file; then the header is signed and written in front and the file
+/// is flushed. `publish` then renames it to its final name.
 public enum BundleWriter {
     public static func write(
         into drop: DropDirectory, parameters: BundleParameters, signingKey: SigningKey, manifest: Manifest,
@@ -70,7 +77,7 @@ public enum BundleWriter {
             let archiveSize = UInt64(archive.uncompressedByteCount)
             let sealed = try sink.finish()
             let header = BundleHeader(
-                kind: .snapshot, connectionID: parameters.connectionID, hubPublicKey: signingKey.publicKey,
+                kind: parameters.kind, connectionID: parameters.connectionID, hubPublicKey: signingKey.publicKey,
                 sequence: parameters.sequence, previousBundleHash: parameters.previousBundleHash,
                 createdAt: parameters.createdAt, expiresAt: parameters.expiresAt, salt: salt,
                 chunkSize: parameters.chunkSize, chunkCount: sealed.chunkCount, payloadSize: sealed.payloadSize,
@@ -78,16 +85,26 @@ public enum BundleWriter {
             let signed = header.signedBytes
             try file.write(signed + (try signingKey.signature(for: signed)), at: 0)
             try file.synchronize()
-            let fileSize = try file.size
-            try Files.rename(temporary, to: drop.pathOf(finalName))
-            try Files.synchronizeDirectory(drop.path)
             return WrittenBundle(
-                path: drop.pathOf(finalName), header: header, fileSize: fileSize,
+                path: drop.pathOf(finalName), temporaryPath: temporary, header: header, fileSize: try file.size,
                 recordCounts: contentWriter.recordCounts)
         } catch {
             unlink(temporary)
             throw error
         }
+    }
+}
+
+extension WrittenBundle {
+    /// Moves the bundle to its final name, where spokes look for it, and flushes the directory.
+    public func publish() throws {
+        try Files.rename(temporaryPath, to: path)
+        try Files.synchronizeDirectory((path as NSString).deletingLastPathComponent)
+    }
+
+    /// Removes the bundle while it is still under its temporary name.
+    public func discard() {
+        unlink(temporaryPath)
     }
 }
 

@@ -24,10 +24,28 @@ public struct DropDirectory: Sendable {
 
     public func acceptanceName(_ connection: ConnectionID) -> String { "xo-accept-\(connection).json" }
 
+    public func receiptName(_ connection: ConnectionID) -> String { "xo-receipt-\(connection).json" }
+
     public func pathOf(_ name: String) -> String { path + "/" + name }
 
+    /// A temporary name that still tells which file it will become: `.xo-tmp-` and 12 random hex digits, `-`, the name.
     public func temporaryPath(for name: String) throws -> String {
         pathOf(Self.temporaryPrefix + (try randomBytes(6)).hexString + "-" + name)
+    }
+
+    /// The final name a temporary file will get, or nil for any other name.
+    public static func finalName(ofTemporary name: String) -> String? {
+        guard name.hasPrefix(temporaryPrefix), name.count > temporaryPrefix.count + 13 else { return nil }
+        return String(name.dropFirst(temporaryPrefix.count + 13))
+    }
+
+    /// Reads a small file (an acceptance or a receipt); nil when it is missing or too large.
+    func readSmallFile(_ name: String, limit: Int = 64 * 1024) throws -> [UInt8]? {
+        guard Files.exists(pathOf(name)) else { return nil }
+        let file = try FileDescriptor(path: pathOf(name), flags: O_RDONLY, operation: "open")
+        let size = try file.size
+        guard size <= limit else { return nil }
+        return try file.read(count: Int(size), at: 0)
     }
 
     /// The bundle files present for a connection, by sequence, and any still being copied under a temporary name.

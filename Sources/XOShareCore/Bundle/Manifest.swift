@@ -26,6 +26,25 @@ public struct ObjectSchema: Sendable, Codable, Equatable {
     }
 }
 
+/// One object as a bundle carries it.
+public struct ManifestObject: Sendable, Codable, Equatable {
+    public var name: String
+    public var primaryKey: String
+    public var fields: [FieldSchema]
+    /// Whether the bundle holds all of the object's records (the spoke replaces its copy)
+    /// or only the changes since the previous bundle.
+    public var complete: Bool
+
+    public init(_ schema: ObjectSchema, complete: Bool) {
+        name = schema.name
+        primaryKey = schema.primaryKey
+        fields = schema.fields
+        self.complete = complete
+    }
+
+    public var schema: ObjectSchema { ObjectSchema(name: name, primaryKey: primaryKey, fields: fields) }
+}
+
 /// The first entry of every bundle archive: who made it and what it holds.
 public struct Manifest: Sendable, Codable, Equatable {
     public static let entryName = "manifest.json"
@@ -36,15 +55,20 @@ public struct Manifest: Sendable, Codable, Equatable {
     public var connection: String
     public var sequence: Int64
     public var createdAt: Int64
+    /// "snapshot", "delta" or "revocation", as in the header.
     public var kind: String
-    public var objects: [ObjectSchema]
+    /// Every object the hub shares now; the spoke drops the copies of any other.
+    public var objects: [ManifestObject]
+    /// In a revocation notice: whether the spoke deletes its copies.
+    public var purge: Bool?
     /// The most bytes any data entry holds; the reader refuses a larger entry.
     public var segmentLimit: Int
 
     public init(
         format: Int, hubOrg: String, connection: String, sequence: Int64, createdAt: Int64, kind: String,
-        objects: [ObjectSchema], segmentLimit: Int
+        objects: [ManifestObject], segmentLimit: Int, purge: Bool? = nil
     ) {
+        self.purge = purge
         self.format = format
         self.hubOrg = hubOrg
         self.connection = connection

@@ -15,8 +15,10 @@ public enum Command: Sendable, Equatable {
     case hubShare(object: String, fields: [String])
     case hubUnshare(object: String)
     case hubInvite(spoke: String, lifetimeDays: Int)
-    case hubExport(drop: String)
-    case spokeAccept(code: String, drop: String, name: String?, assumeYes: Bool)
+    case hubUninvite(spoke: String)
+    case hubExport(drop: String, full: Bool, spokes: [String], bundleLifetimeDays: Int)
+    case hubRevoke(spoke: String, purge: Bool, drop: String?)
+    case spokeAccept(code: String, drop: String, name: String?, prefix: String, assumeYes: Bool)
     case spokeSync(drop: String)
 }
 
@@ -31,8 +33,10 @@ public struct Invocation: Sendable, Equatable {
 /// `--name=value`; `--` ends the options.
 /// - Throws: `XOShareError` (usage) saying what is wrong and where to look.
 public func parse(_ arguments: [String]) throws -> Invocation {
-    let valued: Set<String> = ["--home", "--org", "--db", "--drop", "--name", "--expires"]
-    let flags: Set<String> = ["--json", "--quiet", "-q", "--help", "-h", "--version", "--yes", "-y"]
+    let valued: Set<String> = ["--home", "--org", "--db", "--drop", "--name", "--expires", "--prefix"]
+    let flags: Set<String> = [
+        "--json", "--quiet", "-q", "--help", "-h", "--version", "--yes", "-y", "--full", "--purge",
+    ]
     var options = GlobalOptions()
     var values: [String: String] = [:]
     var seenFlags = Set<String>()
@@ -89,6 +93,13 @@ public func parse(_ arguments: [String]) throws -> Invocation {
         }
         return value
     }
+    func days(default value: Int, maximum: Int) throws -> Int {
+        guard let text = values["--expires"] else { return value }
+        guard let parsed = Int(text), parsed > 0, parsed <= maximum else {
+            throw XOShareError.usage("--expires takes a number of days from 1 to \(maximum), not '\(text)'.")
+        }
+        return parsed
+    }
     func arity(_ count: ClosedRange<Int>, _ command: String, _ rest: ArraySlice<String>, what: String) throws {
         guard count.contains(rest.count) else {
             throw XOShareError.usage("Usage: xoshare \(command) \(what); see 'xoshare help \(command)'.")
@@ -133,24 +144,29 @@ public func parse(_ arguments: [String]) throws -> Invocation {
         case ("hub", "invite"):
             try allow(["--expires"], for: name)
             try arity(1...1, name, rest, what: "SPOKE [--expires DAYS]")
-            var days = Org.defaultInvitationLifetimeDays
-            if let text = values["--expires"] {
-                guard let parsed = Int(text), parsed > 0, parsed <= 365 else {
-                    throw XOShareError.usage("--expires takes a number of days from 1 to 365, not '\(text)'.")
-                }
-                days = parsed
-            }
-            command = .hubInvite(spoke: rest.first!, lifetimeDays: days)
+            command = .hubInvite(
+                spoke: rest.first!, lifetimeDays: try days(default: Org.defaultInvitationLifetimeDays, maximum: 365))
+        case ("hub", "uninvite"):
+            try allow([], for: name)
+            try arity(1...1, name, rest, what: "SPOKE")
+            command = .hubUninvite(spoke: rest.first!)
         case ("hub", "export"):
-            try allow(["--drop"], for: name)
-            try arity(0...0, name, rest, what: "--drop DIR")
-            command = .hubExport(drop: try required("--drop", for: name))
+            try allow(["--drop", "--full", "--expires"], for: name)
+            let full = seenFlags.contains("--full")
+            try arity(0...(full ? Int.max : 0), name, rest, what: "--drop DIR [--full [SPOKE ...]] [--expires DAYS]")
+            command = .hubExport(
+                drop: try required("--drop", for: name), full: full, spokes: Array(rest),
+                bundleLifetimeDays: try days(default: Org.defaultBundleLifetimeDays, maximum: 3650))
+        case ("hub", "revoke"):
+            try allow(["--purge", "--drop"], for: name)
+            try arity(1...1, name, rest, what: "SPOKE [--purge] [--drop DIR]")
+            command = .hubRevoke(spoke: rest.first!, purge: seenFlags.contains("--purge"), drop: values["--drop"])
         case ("spoke", "accept"):
-            try allow(["--drop", "--name", "--yes", "-y"], for: name)
-            try arity(1...1, name, rest, what: "CODE --drop DIR [--name NAME] [--yes]")
+            try allow(["--drop", "--name", "--prefix", "--yes", "-y"], for: name)
+            try arity(1...1, name, rest, what: "CODE --drop DIR [--name NAME] [--prefix PREFIX] [--yes]")
             command = .spokeAccept(
                 code: rest.first!, drop: try required("--drop", for: name), name: values["--name"],
-                assumeYes: seenFlags.contains("--yes") || seenFlags.contains("-y"))
+                prefix: values["--prefix"] ?? "", assumeYes: seenFlags.contains("--yes") || seenFlags.contains("-y"))
         case ("spoke", "sync"):
             try allow(["--drop"], for: name)
             try arity(0...0, name, rest, what: "--drop DIR")

@@ -121,22 +121,43 @@ public enum CommandLineTool {
                 // The code alone on standard output, even with --quiet, so CODE=$(xoshare hub invite x) works.
                 console.standardOutput(code.text + "\n")
             }
-        case .hubExport(let dropPath):
+        case .hubUninvite(let spoke):
+            let org = try Org(home: home, environment: environment, locking: true)
+            try org.uninvite(spokeName: spoke)
+            output.result(
+                json: ["spoke": spoke, "state": ConnectionState.cancelled.rawValue],
+                text: "Cancelled the invitation of \(spoke); its code is now refused.\n")
+        case .hubExport(let dropPath, let full, let spokes, let days):
             let org = try Org(home: home, environment: environment, locking: true)
             let drop = try DropDirectory(path: dropPath)
             var exported: [ExportedBundle] = []
             var failure: (any Error)?
-            do { exported = try org.export(to: drop) } catch { failure = error }
-            if exported.isEmpty && failure == nil && !options.json && !options.quiet {
+            do {
+                exported = try org.export(
+                    to: drop, options: ExportOptions(full: full, fullSpokes: spokes, bundleLifetimeDays: days))
+            } catch { failure = error }
+            if exported.isEmpty && failure == nil && !options.json && !options.quiet
+                && !log.all.contains(where: { if case .nothingToExport = $0 { true } else { false } })
+            {
                 console.standardOutput("No Connected spoke: no bundle written.\n")
             }
             if options.json { console.standardOutput(Output.json(Output.exportSummary(log.all, error: failure))) }
             if let failure { throw QuietError(underlying: failure, alreadyShown: options.json) }
-        case .spokeAccept(let text, let dropPath, let name, let assumeYes):
+        case .hubRevoke(let spoke, let purge, let dropPath):
+            let org = try Org(home: home, environment: environment, locking: true)
+            let drop = try dropPath.map { try DropDirectory(path: $0) }
+            let connection = try org.revoke(spokeName: spoke, purge: purge, drop: drop)
+            let when = connection.noticeSequence != nil ? "was written" : "will be written by the next 'hub export'"
+            output.result(
+                json: ["spoke": spoke, "state": connection.state.rawValue],
+                text:
+                    "Revoked \(spoke). The notice telling the spoke \(when)\(purge ? ", asking it to delete its copies" : "").\n"
+            )
+        case .spokeAccept(let text, let dropPath, let name, let prefix, let assumeYes):
             let code = try InvitationCode(parsing: text)
             let org = try Org(home: home, environment: environment, locking: true)
             let drop = try DropDirectory(path: dropPath)
-            let hub = try org.accept(code: code, drop: drop, localName: name) { code in
+            let hub = try org.accept(code: code, drop: drop, localName: name, tablePrefix: prefix) { code in
                 if assumeYes { return true }
                 console.standardError(
                     """
@@ -156,28 +177,38 @@ public enum CommandLineTool {
             output.result(
                 json: AcceptOutput(
                     hub: hub.name, hubOrg: hub.hubOrg, hubFingerprint: keyFingerprint(hub.hubPublicKey),
-                    connection: hub.id.description, state: hub.state.rawValue),
+                    connection: hub.id.description, state: ConnectionState.contactingHub.rawValue),
                 text:
-                    "Accepted hub \(hub.hubOrg) as \(hub.name) (\(keyFingerprint(hub.hubPublicKey))); state: \(hub.state.rawValue).\nThe acceptance is in \(drop.path); the hub picks it up on its next export.\n"
+                    "Accepted hub \(hub.hubOrg) as \(hub.name) (\(keyFingerprint(hub.hubPublicKey))); state: \(ConnectionState.contactingHub.rawValue).\nThe acceptance is in \(drop.path); the hub picks it up on its next export.\n"
             )
         case .spokeSync(let dropPath):
             let org = try Org(home: home, environment: environment, locking: true)
             let drop = try DropDirectory(path: dropPath)
             let outcome = try org.sync(from: drop)
-            if options.json { console.standardOutput(Output.json(Output.syncSummary(log.all))) }
+            var failure: XOShareError?
             if let worst = outcome.failures.max(by: { rank($0.exitCode) < rank($1.exitCode) }) {
                 let message =
                     outcome.failures.count == 1
                     ? worst.message
-                    : "\(outcome.failures.count) hubs could not be synced completely; the first: \(worst.message)"
-                throw QuietError(underlying: XOShareError(worst.exitCode, message), alreadyShown: options.json)
+                    : "\(outcome.failures.count) bundles or hubs could not be synced; the worst: \(worst.message)"
+                failure = XOShareError(worst.exitCode, message)
             }
+            if options.json { console.standardOutput(Output.json(Output.syncSummary(log.all, error: failure))) }
+            if let failure { throw QuietError(underlying: failure, alreadyShown: options.json) }
         }
         return ExitCode.success.rawValue
     }
 
-    /// Bad data outranks a temporary failure when choosing the exit code of a sync.
-    private static func rank(_ status: ExitCode) -> Int { status == .temporaryFailure ? 0 : 1 }
+    /// When a sync fails in several ways, the exit code is the one that most needs a person:
+    /// bad data, then a missing bundle, then anything else, and last "try again later".
+    private static func rank(_ status: ExitCode) -> Int {
+        switch status {
+        case .temporaryFailure: 0
+        case .noInput: 2
+        case .dataError: 3
+        default: 1
+        }
+    }
 }
 
 /// An error whose JSON form was already printed with the command's output.

@@ -24,12 +24,8 @@ struct Output: Sendable {
     /// Shows one event as it happens: progress on standard output, problems on standard error.
     func show(_ event: Event) {
         switch event {
-        case .acceptanceRefused(let file, let reason):
-            console.standardError("xoshare: refused the acceptance \(file): \(reason).\n")
-        case .bundleRefused(let hub, let file, let reason):
-            console.standardError("xoshare: hub \(hub): \(file) not applied: \(reason)\n")
-        case .warning(let text):
-            console.standardError("xoshare: warning: \(text)\n")
+        case .fileRefused, .bundleRefused, .warning:
+            console.standardError("xoshare: " + Self.line(for: event) + "\n")
         default:
             guard !options.json && !options.quiet else { return }
             console.standardOutput(Self.line(for: event) + "\n")
@@ -40,28 +36,37 @@ struct Output: Sendable {
         switch event {
         case .connectionAccepted(let spoke, let spokeOrg, let fingerprint):
             "Spoke \(spoke) is now Connected (org \(spokeOrg), key \(fingerprint))."
-        case .acceptanceRefused(let file, let reason):
-            "Refused the acceptance \(file): \(reason)."
-        case .bundleWritten(let spoke, let file, let sequence, let records, let bytes):
-            "Wrote \(file) for \(spoke): bundle \(sequence), \(records) records, \(bytes) bytes."
-        case .bundleApplied(let hub, let file, let sequence, let records):
-            "Applied \(file) from \(hub): bundle \(sequence), \(records) records."
+        case .fileRefused(let file, let reason):
+            "refused \(file): \(reason)."
+        case .receiptRead(let spoke, let sequence, let removed):
+            "Spoke \(spoke) acknowledged bundle \(sequence); removed \(removed) acknowledged bundle(s)."
+        case .bundleWritten(let spoke, let file, let sequence, let kind, let records, let bytes):
+            "Wrote \(file) for \(spoke): bundle \(sequence) (\(kind)), \(records) records, \(bytes) bytes."
+        case .nothingToExport(let spoke, let sequence):
+            "Nothing changed for \(spoke) since bundle \(sequence): no bundle written."
+        case .bundleApplied(let hub, let file, let sequence, let kind, let records):
+            "Applied \(file) from \(hub): bundle \(sequence) (\(kind)), \(max(records, 0)) records."
         case .bundleSkipped(let hub, let file, let reason):
             "Skipped \(file) from \(hub): \(reason)."
         case .bundleRefused(let hub, let file, let reason):
-            "Did not apply \(file) from \(hub): \(reason)"
+            "hub \(hub): \(file) not applied: \(reason)"
+        case .hubRevoked(let hub, let purged):
+            "Hub \(hub) revoked the connection" + (purged ? "; its copies were deleted." : "; its copies are kept.")
+        case .receiptWritten(let hub, let sequence):
+            "Wrote a receipt for \(hub): bundle \(sequence) applied."
         case .nothingNew(let hub):
             "No new bundle from \(hub)."
         case .warning(let text):
-            "Warning: \(text)"
+            "warning: \(text)"
         }
     }
 
     struct BundleLine: Encodable {
         var spoke: String?
         var hub: String?
-        var file: String
+        var file: String?
         var sequence: Int64?
+        var kind: String?
         var records: Int64?
         var bytes: Int64?
         var reason: String?
@@ -69,8 +74,11 @@ struct Output: Sendable {
 
     struct ExportSummary: Encodable {
         var accepted: [[String: String]] = []
-        var refused: [[String: String]] = []
+        var refused: [BundleLine] = []
+        var acknowledged: [BundleLine] = []
         var bundles: [BundleLine] = []
+        var unchanged: [BundleLine] = []
+        var warnings: [String] = []
         var error: String?
         var exitCode: Int32
     }
@@ -81,14 +89,20 @@ struct Output: Sendable {
         for event in events {
             switch event {
             case .connectionAccepted(let spoke, let org, let fingerprint):
-                summary.accepted.append([
-                    "spoke": spoke, "spokeOrg": org, "spokeFingerprint": fingerprint, "state": "Connected",
-                ])
-            case .acceptanceRefused(let file, let reason):
-                summary.refused.append(["file": file, "reason": reason])
-            case .bundleWritten(let spoke, let file, let sequence, let records, let bytes):
+                summary.accepted.append(
+                    ["spoke": spoke, "spokeOrg": org, "spokeFingerprint": fingerprint, "state": "Connected"])
+            case .fileRefused(let file, let reason):
+                summary.refused.append(BundleLine(file: file, reason: reason))
+            case .receiptRead(let spoke, let sequence, _):
+                summary.acknowledged.append(BundleLine(spoke: spoke, sequence: sequence))
+            case .bundleWritten(let spoke, let file, let sequence, let kind, let records, let bytes):
                 summary.bundles.append(
-                    BundleLine(spoke: spoke, file: file, sequence: sequence, records: records, bytes: bytes))
+                    BundleLine(spoke: spoke, file: file, sequence: sequence, kind: kind, records: records, bytes: bytes)
+                )
+            case .nothingToExport(let spoke, let sequence):
+                summary.unchanged.append(BundleLine(spoke: spoke, sequence: sequence))
+            case .warning(let text):
+                summary.warnings.append(text)
             default: break
             }
         }
@@ -99,18 +113,28 @@ struct Output: Sendable {
         var applied: [BundleLine] = []
         var skipped: [BundleLine] = []
         var refused: [BundleLine] = []
+        var receipts: [BundleLine] = []
+        var warnings: [String] = []
+        var error: String?
+        var exitCode: Int32
     }
 
-    static func syncSummary(_ events: [Event]) -> SyncSummary {
-        var summary = SyncSummary()
+    static func syncSummary(_ events: [Event], error: (any Error)?) -> SyncSummary {
+        var summary = SyncSummary(exitCode: error?.exitCode.rawValue ?? 0)
+        summary.error = error.map { String(describing: $0) }
         for event in events {
             switch event {
-            case .bundleApplied(let hub, let file, let sequence, let records):
-                summary.applied.append(BundleLine(hub: hub, file: file, sequence: sequence, records: records))
+            case .bundleApplied(let hub, let file, let sequence, let kind, let records):
+                summary.applied.append(
+                    BundleLine(hub: hub, file: file, sequence: sequence, kind: kind, records: max(records, 0)))
             case .bundleSkipped(let hub, let file, let reason):
                 summary.skipped.append(BundleLine(hub: hub, file: file, reason: reason))
             case .bundleRefused(let hub, let file, let reason):
                 summary.refused.append(BundleLine(hub: hub, file: file, reason: reason))
+            case .receiptWritten(let hub, let sequence):
+                summary.receipts.append(BundleLine(hub: hub, sequence: sequence))
+            case .warning(let text):
+                summary.warnings.append(text)
             default: break
             }
         }
@@ -136,6 +160,10 @@ struct Output: Sendable {
             if let org = spoke.spokeOrg { line += ", org \(org)" }
             if spoke.lastSequence > 0 {
                 line += ", last bundle \(spoke.lastSequence) at \(spoke.lastExportedAt ?? "?")"
+                line +=
+                    spoke.acknowledgedSequence > 0
+                    ? ", acknowledged \(spoke.acknowledgedSequence) at \(spoke.acknowledgedAt ?? "?")"
+                    : ", none acknowledged"
             } else if spoke.state == ConnectionState.pending.rawValue {
                 line += ", invitation expires \(spoke.invitationExpiresAt)"
             }
@@ -145,6 +173,7 @@ struct Output: Sendable {
         lines.append("Accepted hubs (this org as spoke):" + (report.hubs.isEmpty ? " none" : ""))
         for hub in report.hubs {
             var line = "  \(hub.name) [\(hub.state)] org \(hub.hubOrg), key \(hub.hubFingerprint)"
+            if !hub.tablePrefix.isEmpty { line += ", tables \(hub.tablePrefix)*__xo" }
             if hub.appliedSequence > 0 {
                 line +=
                     ", bundle \(hub.appliedSequence) applied at \(hub.appliedAt ?? "?") (made \(hub.createdAtHub ?? "?"))"

@@ -6,12 +6,19 @@ import Foundation
 
 /// Something that happened during a command, for the CLI to show.
 public enum Event: Sendable {
+    // Hub side.
     case connectionAccepted(spoke: String, spokeOrg: String, fingerprint: String)
-    case acceptanceRefused(file: String, reason: String)
-    case bundleWritten(spoke: String, file: String, sequence: Int64, records: Int64, bytes: Int64)
-    case bundleApplied(hub: String, file: String, sequence: Int64, records: Int64)
+    /// An acceptance or a receipt in the drop directory that is not genuine.
+    case fileRefused(file: String, reason: String)
+    case receiptRead(spoke: String, sequence: Int64, bundlesRemoved: Int)
+    case bundleWritten(spoke: String, file: String, sequence: Int64, kind: String, records: Int64, bytes: Int64)
+    case nothingToExport(spoke: String, sequence: Int64)
+    // Spoke side.
+    case bundleApplied(hub: String, file: String, sequence: Int64, kind: String, records: Int64)
     case bundleSkipped(hub: String, file: String, reason: String)
     case bundleRefused(hub: String, file: String, reason: String)
+    case hubRevoked(hub: String, purged: Bool)
+    case receiptWritten(hub: String, sequence: Int64)
     case nothingNew(hub: String)
     case warning(String)
 }

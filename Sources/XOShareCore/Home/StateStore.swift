@@ -8,6 +8,10 @@ public enum ConnectionState: String, Sendable, Codable, CaseIterable {
     case contactingHub = "Contacting Hub"
     /// Both sides: acceptance verified (hub) or a bundle applied (spoke).
     case connected = "Connected"
+    /// Both sides: the hub ended the connection; no bundle is made or applied any more.
+    case revoked = "Revoked"
+    /// Hub side: the invitation was withdrawn before it was accepted.
+    case cancelled = "Cancelled"
 }
 
 /// One object (table) the hub shares and the fields it permits.
@@ -32,21 +36,36 @@ public struct SpokeConnection: Sendable, Equatable {
     public var lastSequence: Int64
     public var lastBundleHash: [UInt8]?
     public var lastExportedAt: Int64?
+    /// The change-tracking version the last bundle brought the spoke up to (0: none yet).
+    public var exportedVersion: Int64
+    /// A hash of the objects and fields the last bundle carried, to notice a change of shares.
+    public var exportedSharesHash: [UInt8]?
+    public var acknowledgedSequence: Int64
+    public var acknowledgedAt: Int64?
+    public var revokedAt: Int64?
+    /// Whether the spoke is told to delete its copies when it learns of the revocation.
+    public var purgeOnRevoke: Bool
+    /// The sequence of the revocation notice, once written.
+    public var noticeSequence: Int64?
 }
 
-/// A spoke's record of a hub whose invitation it accepted.
+/// A spoke's record of a hub whose invitation it accepted: what it trusts.
+///
+/// What it applied from the hub is kept in the org database itself, next to
+/// the data (see `SpokeLedger`), so that the two always change together.
 public struct AcceptedHub: Sendable, Equatable {
     public var id: ConnectionID
     public var name: String
     public var hubOrg: String
     public var hubPublicKey: [UInt8]
     public var secret: [UInt8]
-    public var state: ConnectionState
     public var acceptedAt: Int64
-    public var appliedSequence: Int64
-    public var appliedBundleHash: [UInt8]?
-    public var appliedAt: Int64?
-    public var bundleCreatedAt: Int64?
+    /// Put before each object's name in the spoke's table names (empty by default).
+    public var tablePrefix: String
+
+    var trust: TrustedConnection {
+        TrustedConnection(connectionID: id, hubPublicKey: hubPublicKey, secret: secret, hubName: name)
+    }
 }
 
 /// The org's own state under --home: settings, shares and connections, in one
@@ -58,12 +77,15 @@ public final class StateStore {
     public init(path: String, create: Bool = false) throws {
         if create {
             // Created with mode 0600 before SQLite opens it: it holds invitation secrets.
-            let file = try FileDescriptor(
-                path: path, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600, operation: "create")
-            _ = file
+            _ = try FileDescriptor(path: path, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600, operation: "create")
         }
         database = try Database(path: path, mode: .readWrite)
         try migrate()
+    }
+
+    /// The same state through another connection, e.g. one that has the org database attached.
+    init(connection: Database) {
+        database = connection
     }
 
     private func migrate() throws {
@@ -79,20 +101,28 @@ public final class StateStore {
                     """
                     CREATE TABLE setting(name TEXT PRIMARY KEY, value TEXT NOT NULL);
                     CREATE TABLE share(
-                        object TEXT PRIMARY KEY, primary_key TEXT NOT NULL, fields TEXT NOT NULL, updated_at INTEGER NOT NULL);
+                        object TEXT PRIMARY KEY, primary_key TEXT NOT NULL, fields TEXT NOT NULL,
+                        updated_at INTEGER NOT NULL);
                     CREATE TABLE spoke_connection(
-                        id TEXT PRIMARY KEY, spoke_name TEXT NOT NULL UNIQUE, state TEXT NOT NULL, secret BLOB NOT NULL,
-                        created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+                        id TEXT PRIMARY KEY, spoke_name TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
+                        secret BLOB NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
                         spoke_org TEXT, spoke_public_key BLOB, accepted_at INTEGER,
-                        last_sequence INTEGER NOT NULL DEFAULT 0, last_bundle_hash BLOB, last_exported_at INTEGER);
+                        last_sequence INTEGER NOT NULL DEFAULT 0, last_bundle_hash BLOB, last_exported_at INTEGER,
+                        exported_version INTEGER NOT NULL DEFAULT 0, exported_shares_hash BLOB,
+                        acknowledged_sequence INTEGER NOT NULL DEFAULT 0, acknowledged_at INTEGER,
+                        revoked_at INTEGER, purge_on_revoke INTEGER NOT NULL DEFAULT 0, notice_sequence INTEGER);
                     CREATE TABLE accepted_hub(
-                        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, hub_org TEXT NOT NULL, hub_public_key BLOB NOT NULL,
-                        secret BLOB NOT NULL, state TEXT NOT NULL, accepted_at INTEGER NOT NULL,
-                        applied_sequence INTEGER NOT NULL DEFAULT 0, applied_bundle_hash BLOB,
-                        applied_at INTEGER, bundle_created_at INTEGER);
-                    CREATE TABLE hub_table(
-                        connection_id TEXT NOT NULL, object TEXT NOT NULL, table_name TEXT NOT NULL UNIQUE,
-                        row_count INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(connection_id, object));
+                        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, hub_org TEXT NOT NULL,
+                        hub_public_key BLOB NOT NULL, secret BLOB NOT NULL, accepted_at INTEGER NOT NULL,
+                        table_prefix TEXT NOT NULL DEFAULT '');
+                    -- Change tracking at the hub: one row per shared record, with the hash of its
+                    -- shared fields and the tracking version in which it last changed (hash NULL: deleted).
+                    CREATE TABLE tracked_object(
+                        object TEXT PRIMARY KEY, schema_hash BLOB NOT NULL, reset_version INTEGER NOT NULL);
+                    CREATE TABLE tracked_row(
+                        object TEXT NOT NULL, key NOT NULL, hash BLOB, version INTEGER NOT NULL,
+                        PRIMARY KEY(object, key)) WITHOUT ROWID;
+                    CREATE INDEX tracked_row_by_version ON tracked_row(object, version);
                     PRAGMA user_version = 1;
                     """)
             }
@@ -142,17 +172,24 @@ public final class StateStore {
 
     static let connectionColumns = """
         id, spoke_name, state, secret, created_at, expires_at, spoke_org, spoke_public_key, accepted_at,
-        last_sequence, last_bundle_hash, last_exported_at
+        last_sequence, last_bundle_hash, last_exported_at, exported_version, exported_shares_hash,
+        acknowledged_sequence, acknowledged_at, revoked_at, purge_on_revoke, notice_sequence
         """
 
     public func spokeConnections() throws -> [SpokeConnection] {
-        try database.rows("SELECT \(Self.connectionColumns) FROM spoke_connection ORDER BY spoke_name").map(
-            Self.connection)
+        try database.rows("SELECT \(Self.connectionColumns) FROM spoke_connection ORDER BY spoke_name")
+            .map(Self.connection)
     }
 
     public func spokeConnection(id: ConnectionID) throws -> SpokeConnection? {
         try database.rows(
             "SELECT \(Self.connectionColumns) FROM spoke_connection WHERE id = ?", [.string(id.description)]
+        ).first.map(Self.connection)
+    }
+
+    public func spokeConnection(named name: String) throws -> SpokeConnection? {
+        try database.rows(
+            "SELECT \(Self.connectionColumns) FROM spoke_connection WHERE spoke_name = ?", [.string(name)]
         )
         .first.map(Self.connection)
     }
@@ -163,7 +200,10 @@ public final class StateStore {
             state: ConnectionState(rawValue: row[2].string) ?? .pending, secret: row[3].bytes,
             createdAt: row[4].integer ?? 0, expiresAt: row[5].integer ?? 0, spokeOrg: row[6].optionalString,
             spokePublicKey: row[7].optionalBytes, acceptedAt: row[8].integer, lastSequence: row[9].integer ?? 0,
-            lastBundleHash: row[10].optionalBytes, lastExportedAt: row[11].integer)
+            lastBundleHash: row[10].optionalBytes, lastExportedAt: row[11].integer,
+            exportedVersion: row[12].integer ?? 0, exportedSharesHash: row[13].optionalBytes,
+            acknowledgedSequence: row[14].integer ?? 0, acknowledgedAt: row[15].integer, revokedAt: row[16].integer,
+            purgeOnRevoke: (row[17].integer ?? 0) != 0, noticeSequence: row[18].integer)
     }
 
     public func insertSpokeConnection(_ connection: SpokeConnection) throws {
@@ -187,18 +227,47 @@ public final class StateStore {
             ])
     }
 
-    public func recordExport(_ id: ConnectionID, sequence: Int64, bundleHash: [UInt8], at time: Int64) throws {
+    /// Records a bundle written for a connection (its file is renamed into place after the commit).
+    func recordExport(
+        _ id: ConnectionID, sequence: Int64, bundleHash: [UInt8], version: Int64, sharesHash: [UInt8]?, at time: Int64
+    ) throws {
         try database.run(
-            "UPDATE spoke_connection SET last_sequence = ?, last_bundle_hash = ?, last_exported_at = ? WHERE id = ?",
-            [.integer(sequence), .blob(bundleHash), .integer(time), .string(id.description)])
+            """
+            UPDATE spoke_connection SET last_sequence = ?, last_bundle_hash = ?, last_exported_at = ?,
+                exported_version = ?, exported_shares_hash = ? WHERE id = ?
+            """,
+            [
+                .integer(sequence), .blob(bundleHash), .integer(time), .integer(version),
+                sharesHash.map { .blob($0) } ?? .null, .string(id.description),
+            ])
+    }
+
+    func recordRevocationNotice(_ id: ConnectionID, sequence: Int64, bundleHash: [UInt8], at time: Int64) throws {
+        try database.run(
+            """
+            UPDATE spoke_connection SET last_sequence = ?, last_bundle_hash = ?, last_exported_at = ?,
+                notice_sequence = ? WHERE id = ?
+            """, [.integer(sequence), .blob(bundleHash), .integer(time), .integer(sequence), .string(id.description)])
+    }
+
+    func recordAcknowledgement(_ id: ConnectionID, sequence: Int64, at time: Int64) throws {
+        try database.run(
+            "UPDATE spoke_connection SET acknowledged_sequence = ?, acknowledged_at = ? WHERE id = ?",
+            [.integer(sequence), .integer(time), .string(id.description)])
+    }
+
+    func setState(_ id: ConnectionID, _ state: ConnectionState, revokedAt: Int64? = nil, purge: Bool = false) throws {
+        try database.run(
+            "UPDATE spoke_connection SET state = ?, revoked_at = coalesce(?, revoked_at), purge_on_revoke = ? WHERE id = ?",
+            [
+                .string(state.rawValue), revokedAt.map { .integer($0) } ?? .null, .integer(purge ? 1 : 0),
+                .string(id.description),
+            ])
     }
 
     // MARK: Spoke side: accepted hubs
 
-    static let hubColumns = """
-        id, name, hub_org, hub_public_key, secret, state, accepted_at, applied_sequence, applied_bundle_hash,
-        applied_at, bundle_created_at
-        """
+    static let hubColumns = "id, name, hub_org, hub_public_key, secret, accepted_at, table_prefix"
 
     public func acceptedHubs() throws -> [AcceptedHub] {
         try database.rows("SELECT \(Self.hubColumns) FROM accepted_hub ORDER BY name").map(Self.hub)
@@ -212,31 +281,20 @@ public final class StateStore {
     private static func hub(_ row: [SQLValue]) -> AcceptedHub {
         AcceptedHub(
             id: ConnectionID(hex: row[0].string)!, name: row[1].string, hubOrg: row[2].string,
-            hubPublicKey: row[3].bytes,
-            secret: row[4].bytes, state: ConnectionState(rawValue: row[5].string) ?? .contactingHub,
-            acceptedAt: row[6].integer ?? 0, appliedSequence: row[7].integer ?? 0,
-            appliedBundleHash: row[8].optionalBytes,
-            appliedAt: row[9].integer, bundleCreatedAt: row[10].integer)
+            hubPublicKey: row[3].bytes, secret: row[4].bytes, acceptedAt: row[5].integer ?? 0,
+            tablePrefix: row[6].string)
     }
 
     public func insertAcceptedHub(_ hub: AcceptedHub) throws {
         try database.run(
             """
-            INSERT INTO accepted_hub(id, name, hub_org, hub_public_key, secret, state, accepted_at)
+            INSERT INTO accepted_hub(id, name, hub_org, hub_public_key, secret, accepted_at, table_prefix)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 .string(hub.id.description), .string(hub.name), .string(hub.hubOrg), .blob(hub.hubPublicKey),
-                .blob(hub.secret), .string(hub.state.rawValue), .integer(hub.acceptedAt),
+                .blob(hub.secret), .integer(hub.acceptedAt), .string(hub.tablePrefix),
             ])
-    }
-
-    /// The tables the spoke holds for each hub, as (object, table, rows).
-    public func hubTables(_ id: ConnectionID) throws -> [(object: String, table: String, rows: Int64)] {
-        try database.rows(
-            "SELECT object, table_name, row_count FROM hub_table WHERE connection_id = ? ORDER BY object",
-            [.string(id.description)]
-        ).map { ($0[0].string, $0[1].string, $0[2].integer ?? 0) }
     }
 }
 

@@ -8,6 +8,7 @@ public struct StatusReport: Sendable, Codable {
         public var fields: [String]
     }
 
+    /// A connection of this org as hub.
     public struct Spoke: Sendable, Codable {
         public var name: String
         public var connection: String
@@ -19,8 +20,12 @@ public struct StatusReport: Sendable, Codable {
         public var acceptedAt: String?
         public var lastSequence: Int64
         public var lastExportedAt: String?
+        public var acknowledgedSequence: Int64
+        public var acknowledgedAt: String?
+        public var revokedAt: String?
     }
 
+    /// A hub this org accepted, as spoke.
     public struct Hub: Sendable, Codable {
         public struct Copy: Sendable, Codable {
             public var object: String
@@ -32,6 +37,7 @@ public struct StatusReport: Sendable, Codable {
         public var state: String
         public var hubOrg: String
         public var hubFingerprint: String
+        public var tablePrefix: String
         public var acceptedAt: String
         public var appliedSequence: Int64
         public var appliedAt: String?
@@ -50,7 +56,10 @@ public struct StatusReport: Sendable, Codable {
 
 extension Org {
     public func status() throws -> StatusReport {
-        StatusReport(
+        let hubs = try state.acceptedHubs()
+        let database = hubs.isEmpty ? nil : try openDatabase(readOnly: true)
+        let ledger = database.map { SpokeLedger(database: $0) }
+        return StatusReport(
             org: name, fingerprint: keyFingerprint(try publicKey), home: home.path, database: databasePath,
             shares: try state.shares().map { .init(object: $0.object, primaryKey: $0.primaryKey, fields: $0.fields) },
             spokes: try state.spokeConnections().map { connection in
@@ -59,16 +68,29 @@ extension Org {
                     spokeOrg: connection.spokeOrg, spokeFingerprint: connection.spokePublicKey.map(keyFingerprint),
                     invitedAt: formatTime(connection.createdAt), invitationExpiresAt: formatTime(connection.expiresAt),
                     acceptedAt: connection.acceptedAt.map(formatTime), lastSequence: connection.lastSequence,
-                    lastExportedAt: connection.lastExportedAt.map(formatTime))
+                    lastExportedAt: connection.lastExportedAt.map(formatTime),
+                    acknowledgedSequence: connection.acknowledgedSequence,
+                    acknowledgedAt: connection.acknowledgedAt.map(formatTime),
+                    revokedAt: connection.revokedAt.map(formatTime))
             },
-            hubs: try state.acceptedHubs().map { hub in
-                .init(
-                    name: hub.name, connection: hub.id.description, state: hub.state.rawValue, hubOrg: hub.hubOrg,
-                    hubFingerprint: keyFingerprint(hub.hubPublicKey), acceptedAt: formatTime(hub.acceptedAt),
-                    appliedSequence: hub.appliedSequence, appliedAt: hub.appliedAt.map(formatTime),
-                    createdAtHub: hub.bundleCreatedAt.map(formatTime),
-                    objects: try state.hubTables(hub.id).map {
-                        .init(object: $0.object, table: $0.table, rows: $0.rows)
+            hubs: try hubs.map { hub in
+                let latest = try ledger?.latest(hub.id)
+                let state: ConnectionState =
+                    switch latest?.kind {
+                    case nil: .contactingHub
+                    case BundleHeader.Kind.revocation.name: .revoked
+                    default: .connected
+                    }
+                let copies = try ledger?.tables(of: hub.id) ?? []
+                return .init(
+                    name: hub.name, connection: hub.id.description, state: state.rawValue, hubOrg: hub.hubOrg,
+                    hubFingerprint: keyFingerprint(hub.hubPublicKey), tablePrefix: hub.tablePrefix,
+                    acceptedAt: formatTime(hub.acceptedAt), appliedSequence: latest?.sequence ?? 0,
+                    appliedAt: latest.map { formatTime($0.appliedAt) },
+                    createdAtHub: latest.map { formatTime($0.createdAt) },
+                    objects: try copies.map { copy in
+                        let rows = try database?.rows("SELECT count(*) FROM main.\(quoteIdentifier(copy.table))")
+                        return .init(object: copy.object, table: copy.table, rows: rows?.first?.first?.integer ?? 0)
                     })
             })
     }

@@ -15,7 +15,7 @@ extension Org {
         guard lifetimeDays > 0, lifetimeDays <= 365 else {
             throw XOShareError.usage("An invitation lasts 1 to 365 days.")
         }
-        if try state.spokeConnections().contains(where: { $0.spokeName == spokeName }) {
+        if try state.spokeConnection(named: spokeName) != nil {
             throw XOShareError.configuration(
                 "A spoke connection named \(spokeName) exists already; choose another name.")
         }
@@ -24,7 +24,8 @@ extension Org {
             id: try ConnectionID.random(), spokeName: spokeName, state: .pending,
             secret: try randomBytes(InvitationCode.secretCount), createdAt: now,
             expiresAt: now + Int64(lifetimeDays) * 86_400, spokeOrg: nil, spokePublicKey: nil, acceptedAt: nil,
-            lastSequence: 0, lastBundleHash: nil, lastExportedAt: nil)
+            lastSequence: 0, lastBundleHash: nil, lastExportedAt: nil, exportedVersion: 0, exportedSharesHash: nil,
+            acknowledgedSequence: 0, acknowledgedAt: nil, revokedAt: nil, purgeOnRevoke: false, noticeSequence: nil)
         try state.insertSpokeConnection(connection)
         return InvitationCode(
             connectionID: connection.id, hubOrgName: name, hubPublicKey: try publicKey, secret: connection.secret,
@@ -55,11 +56,9 @@ extension Org {
             let path = drop.pathOf(file)
             let refuse = { (reason: String) in
                 refused += 1
-                self.environment.report(.acceptanceRefused(file: file, reason: reason))
+                self.environment.report(.fileRefused(file: file, reason: reason))
             }
-            let handle = try FileDescriptor(path: path, flags: O_RDONLY, operation: "open the acceptance")
-            let size = try handle.size
-            guard size <= 64 * 1024, let acceptance = Acceptance.decode(try handle.read(count: Int(size), at: 0)),
+            guard let bytes = try drop.readSmallFile(file), let acceptance = Acceptance.decode(bytes),
                 acceptance.connection == id.description, let spokeKey = acceptance.spokePublicKeyBytes
             else {
                 refuse("it is not a valid acceptance file")
@@ -70,6 +69,12 @@ extension Org {
                 continue
             }
             switch connection.state {
+            case .cancelled:
+                refuse("the invitation for \(connection.spokeName) was cancelled at the hub")
+                continue
+            case .revoked where connection.acceptedAt == nil:
+                refuse("the invitation for \(connection.spokeName) was revoked at the hub")
+                continue
             case .pending:
                 // The time is the spoke's, authenticated with the secret: a code accepted in time
                 // still connects when the acceptance is carried over late.

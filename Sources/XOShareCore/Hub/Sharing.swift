@@ -40,8 +40,10 @@ extension Org {
     }
 
     /// The schema of a table the hub may share: not SQLite's own, not a received copy.
-    static func shareableSchema(of requested: String, in database: Database) throws -> ObjectSchema {
-        let schema = try tableSchema(of: requested, in: database)
+    static func shareableSchema(of requested: String, in database: Database, schema databaseName: String = "main")
+        throws -> ObjectSchema
+    {
+        let schema = try tableSchema(of: requested, in: database, schema: databaseName)
         if schema.name.lowercased().hasPrefix("sqlite_") {
             throw XOShareError.configuration("\(schema.name) is an SQLite internal table and cannot be shared.")
         }
@@ -53,13 +55,18 @@ extension Org {
     }
 
     /// The columns and primary key of a table of the org database.
-    static func tableSchema(of requested: String, in database: Database) throws -> ObjectSchema {
+    ///
+    /// - Parameter databaseName: the schema to look in, `main` or the name of an attached database.
+    static func tableSchema(of requested: String, in database: Database, schema databaseName: String = "main") throws
+        -> ObjectSchema
+    {
         let found = try database.rows(
-            "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE", [.string(requested)]
+            "SELECT name FROM \(quoteIdentifier(databaseName)).sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE",
+            [.string(requested)]
         )
         guard let nameValue = found.first?.first else {
             let tables = try database.rows(
-                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+                "SELECT name FROM \(quoteIdentifier(databaseName)).sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
             ).map { $0[0].string }
             throw XOShareError.configuration(
                 "The org database has no table '\(requested)'; its tables are: \(tables.isEmpty ? "none" : tables.joined(separator: ", "))."
@@ -67,7 +74,7 @@ extension Org {
         }
         let name = nameValue.string
         let columns = try database.rows(
-            "SELECT name, type, pk FROM pragma_table_info(?, 'main') ORDER BY cid", [.string(name)])
+            "SELECT name, type, pk FROM pragma_table_info(?, ?) ORDER BY cid", [.string(name), .string(databaseName)])
         let keys = columns.filter { ($0[2].integer ?? 0) > 0 }
         guard keys.count == 1 else {
             throw XOShareError.configuration(

@@ -16,7 +16,8 @@ public final class Database {
     /// - Throws: `DatabaseError` when the file cannot be opened in that mode.
     /// The corresponding C function is `sqlite3_open_v2`.
     public init(path: String, mode: Mode = .readWrite) throws {
-        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        // URI file names let a read-write connection attach another database read-only.
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_URI
         switch mode {
         case .readOnly: flags |= SQLITE_OPEN_READONLY
         case .readWrite: flags |= SQLITE_OPEN_READWRITE
@@ -112,6 +113,20 @@ public final class Database {
 
     /// Number of rows changed by the last statement.
     public var changes: Int { Int(sqlite3_changes64(handle)) }
+}
+
+/// The `file:` URI that opens `path` read-only, for `ATTACH`.
+public func readOnlyURI(_ path: String) -> String {
+    var uri = "file:"
+    for byte in path.utf8 {
+        let character = Character(Unicode.Scalar(byte))
+        if byte < 0x80 && (character.isLetter || character.isNumber || "/-._~".contains(character)) {
+            uri.append(character)
+        } else {
+            uri += "%" + [byte].hexString
+        }
+    }
+    return uri + "?mode=ro"
 }
 
 /// Quotes an SQL identifier so that any name, even one with quotes, is taken literally.

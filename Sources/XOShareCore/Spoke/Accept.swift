@@ -10,15 +10,21 @@ extension Org {
     ///
     /// - Parameters:
     ///   - localName: what this org calls the hub; by default derived from the hub's org name.
+    ///   - tablePrefix: put before the names of this hub's tables, to keep two hubs' objects of the same name apart.
     ///   - confirm: shown the decoded code; returning `false` cancels with nothing written.
     /// - Throws: `XOShareError` (bad data) for a bad, expired or already accepted code.
     public func accept(
-        code: InvitationCode, drop: DropDirectory, localName: String?, confirm: (InvitationCode) throws -> Bool
+        code: InvitationCode, drop: DropDirectory, localName: String?, tablePrefix: String = "",
+        confirm: (InvitationCode) throws -> Bool
     ) throws -> AcceptedHub {
         if let existing = try state.acceptedHub(id: code.connectionID) {
             throw XOShareError.badData(
                 "This invitation was already accepted on \(formatTime(existing.acceptedAt)) (hub \(existing.name)); an invitation code can be used once; ask the hub for a new one if needed."
             )
+        }
+        let prefixCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+        guard tablePrefix.count <= 32, tablePrefix.allSatisfy({ prefixCharacters.contains($0) }) else {
+            throw XOShareError.usage("A table prefix is at most 32 letters, digits and '_', such as 'acme_'.")
         }
         if code.hubPublicKey == (try publicKey) {
             throw XOShareError.badData(
@@ -45,9 +51,7 @@ extension Org {
         try Files.writeAtomically(try acceptance.encoded(), to: path)
         let hub = AcceptedHub(
             id: code.connectionID, name: name, hubOrg: code.hubOrgName, hubPublicKey: code.hubPublicKey,
-            secret: code.secret,
-            state: .contactingHub, acceptedAt: now, appliedSequence: 0, appliedBundleHash: nil, appliedAt: nil,
-            bundleCreatedAt: nil)
+            secret: code.secret, acceptedAt: now, tablePrefix: tablePrefix)
         do {
             try state.insertAcceptedHub(hub)
         } catch {
