@@ -42,6 +42,13 @@ run "$xoshare" --home globex status
 say "A second sync is safe: nothing is applied twice"
 run "$xoshare" --home globex spoke sync --drop drop
 
+say "The hub's data changes; the next export carries only the changes"
+run sqlite3 acme.db "UPDATE Account SET Employees = 1300 WHERE Id = 1; DELETE FROM Contact WHERE ContactId = 101; INSERT INTO Product VALUES ('NEW-1', 'New product', 5.0, 10, NULL, 1, 2.0)"
+run "$xoshare" --home acme hub export --drop drop
+run "$xoshare" --home globex spoke sync --drop drop
+run "$xoshare" --home acme hub export --drop drop
+run "$xoshare" --home acme status
+
 say "The spoke's __xo tables"
 for table in Account__xo Product__xo Contact__xo; do
     echo "-- $table"
