@@ -21,10 +21,10 @@ public enum RecordCodec {
         case blob = 4
     }
 
-    /// Appends column `index` of the statement's current row.
+    /// Appends value `index` of a statement's current row or of a function's arguments.
     @inline(__always)
-    static func appendColumn(_ statement: Statement, _ index: Int32, to writer: inout ByteWriter) {
-        switch statement.columnType(at: index) {
+    static func appendColumn<Source: SQLValueSource>(_ statement: Source, _ index: Int32, to writer: inout ByteWriter) {
+        switch statement.type(at: index) {
         case .null:
             writer.append(Tag.null.rawValue)
         case .integer:

@@ -23,7 +23,12 @@ public final class SHA256 {
 
     public func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 
-    /// The digest; the object must not be updated afterwards.
+    /// Starts a new digest with the same object, after `finalize` or instead of it.
+    public func reset() {
+        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+    }
+
+    /// The digest; the object must be `reset` before it is updated again.
     public func finalize() -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: Self.byteCount)
         var length: UInt32 = 0

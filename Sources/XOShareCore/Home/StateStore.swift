@@ -115,14 +115,12 @@ public final class StateStore {
                         id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, hub_org TEXT NOT NULL,
                         hub_public_key BLOB NOT NULL, secret BLOB NOT NULL, accepted_at INTEGER NOT NULL,
                         table_prefix TEXT NOT NULL DEFAULT '');
-                    -- Change tracking at the hub: one row per shared record, with the hash of its
-                    -- shared fields and the tracking version in which it last changed (hash NULL: deleted).
+                    -- Change tracking at the hub: for each shared object, a table tracked_rows_<id>
+                    -- with one row per record: the hash of its shared fields and the tracking
+                    -- version in which it last changed (hash NULL: deleted in that version).
                     CREATE TABLE tracked_object(
-                        object TEXT PRIMARY KEY, schema_hash BLOB NOT NULL, reset_version INTEGER NOT NULL);
-                    CREATE TABLE tracked_row(
-                        object TEXT NOT NULL, key NOT NULL, hash BLOB, version INTEGER NOT NULL,
-                        PRIMARY KEY(object, key)) WITHOUT ROWID;
-                    CREATE INDEX tracked_row_by_version ON tracked_row(object, version);
+                        id INTEGER PRIMARY KEY, object TEXT NOT NULL UNIQUE, schema_hash BLOB NOT NULL,
+                        reset_version INTEGER NOT NULL);
                     PRAGMA user_version = 1;
                     """)
             }

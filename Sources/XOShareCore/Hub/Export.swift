@@ -60,7 +60,7 @@ extension Org {
                 let active = connections.filter { $0.state == .connected }
                 if !active.isEmpty {
                     let objects = try currentSchemas(in: work)
-                    let tracker = ChangeTracker(connection: work)
+                    let tracker = try ChangeTracker(connection: work)
                     let update = try tracker.update(objects: objects)
                     for connection in active {
                         let full =
@@ -74,6 +74,7 @@ extension Org {
                         }
                     }
                     try tracker.discardTombstones(
+                        in: Array(update.tables.values),
                         seenBy: try state.spokeConnections().filter { $0.state == .connected }.map(\.exportedVersion))
                 }
                 for connection in connections
@@ -152,7 +153,7 @@ extension Org {
         let sharesHash = try Self.sharesHash(objects)
         if !isSnapshot, sharesHash == connection.exportedSharesHash,
             !manifestObjects.contains(where: \.complete),
-            try !objects.contains(where: { try tracker.hasChanges(in: $0.name, after: since) })
+            try !update.tables.values.contains(where: { try tracker.hasChanges(in: $0, after: since) })
         {
             environment.report(.nothingToExport(spoke: connection.spokeName, sequence: connection.lastSequence))
             return nil
@@ -176,7 +177,9 @@ extension Org {
                 if object.complete {
                     try Self.writeAllRecords(of: object.schema, from: work, to: content)
                 } else {
-                    try Self.writeChangedRecords(of: object.schema, after: since, from: work, to: content)
+                    try Self.writeChangedRecords(
+                        of: object.schema, tracked: update.tables[object.name] ?? "", after: since, from: work,
+                        to: content)
                 }
             }
         }
@@ -207,20 +210,20 @@ extension Org {
     }
 
     private static func writeChangedRecords(
-        of object: ObjectSchema, after version: Int64, from work: Database, to content: BundleContentWriter
+        of object: ObjectSchema, tracked table: String, after version: Int64, from work: Database,
+        to content: BundleContentWriter
     ) throws {
         let key = quoteIdentifier(object.primaryKey)
         let columns = object.fields.map { "t." + quoteIdentifier($0.name) }.joined(separator: ", ")
         let changed = try work.prepare(
             """
-            SELECT \(columns) FROM main.tracked_row AS s JOIN org.\(quoteIdentifier(object.name)) AS t ON t.\(key) = s.key
-            WHERE s.object = ? AND s.version > ? AND s.hash IS NOT NULL
+            SELECT \(columns) FROM main.\(table) AS s JOIN org.\(quoteIdentifier(object.name)) AS t ON t.\(key) = s.key
+            WHERE s.version > ? AND s.hash IS NOT NULL
             """)
-        try changed.bind([.string(object.name), .integer(version)])
+        try changed.bind([.integer(version)])
         try writeUpserts(from: changed, fieldCount: Int32(object.fields.count), to: content)
-        let deleted = try work.prepare(
-            "SELECT key FROM main.tracked_row WHERE object = ? AND version > ? AND hash IS NULL")
-        try deleted.bind([.string(object.name), .integer(version)])
+        let deleted = try work.prepare("SELECT key FROM main.\(table) WHERE version > ? AND hash IS NULL")
+        try deleted.bind([.integer(version)])
         while try deleted.step() {
             content.segment.append(RecordCodec.Operation.delete.rawValue)
             RecordCodec.appendColumn(deleted, 0, to: &content.segment)
