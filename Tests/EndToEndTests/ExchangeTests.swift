@@ -5,72 +5,8 @@ import XOShareTestSupport
 
 /// The user's flows, through the built binary, on the fixtures.
 @Suite struct ExchangeTests {
-    /// Two orgs set up through the command line, in a fresh folder.
-    final class Setup {
-        let directory: TemporaryDirectory
-        var path: String { directory.path }
-
-        init() throws {
-            directory = try TemporaryDirectory()
-            try loadFixture("hub.sql", into: directory.file("hub.db"))
-            try loadFixture("spoke.sql", into: directory.file("spoke.db"))
-            _ = try directory.folder("drop")
-            try expectSuccess(["--home", "hub", "init", "--org", "Acme Corp", "--db", "hub.db"])
-            try expectSuccess(["--home", "spoke", "init", "--org", "Globex Corporation", "--db", "spoke.db"])
-            for share in fixtureShares {
-                try expectSuccess(["--home", "hub", "hub", "share", share.object] + share.fields)
-            }
-        }
-
-        @discardableResult
-        func run(_ arguments: [String], input: String = "", environment: [String: String] = [:]) throws -> RunResult {
-            try runXOShare(arguments, in: path, input: input, environment: environment)
-        }
-
-        @discardableResult
-        func expectSuccess(_ arguments: [String], input: String = "") throws -> RunResult {
-            let result = try run(arguments, input: input)
-            #expect(result.status == 0, "xoshare \(arguments.joined(separator: " ")): \(result.errors)")
-            return result
-        }
-
-        func invite(_ spoke: String = "globex") throws -> String {
-            let result = try expectSuccess(["--home", "hub", "hub", "invite", spoke])
-            return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-
-        func status(_ home: String) throws -> [String: Any] {
-            let result = try expectSuccess(["--home", home, "status", "--json"])
-            return try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any] ?? [:]
-        }
-
-        func states(_ home: String, _ key: String) throws -> [String] {
-            (try status(home)[key] as? [[String: Any]] ?? []).compactMap { $0["state"] as? String }
-        }
-
-        /// Runs invite, accept and export (not sync); returns the bundle's path.
-        func connectAndExport() throws -> String {
-            let code = try invite()
-            try expectSuccess(["--home", "spoke", "spoke", "accept", code, "--drop", "drop", "--yes"])
-            try expectSuccess(["--home", "hub", "hub", "export", "--drop", "drop"])
-            let bundles = try FileManager.default.contentsOfDirectory(atPath: directory.file("drop")).filter {
-                $0.hasSuffix(".xob")
-            }
-            #expect(bundles.count == 1)
-            return directory.file("drop/" + (bundles.first ?? ""))
-        }
-
-        /// What must not change when a bundle is refused: the spoke's database and home.
-        func spokeFingerprint() throws -> [String: [UInt8]] {
-            var result = try folderFingerprint(directory.file("spoke"))
-            result["spoke.db"] = SHA256.hash(
-                Array(try Data(contentsOf: URL(fileURLWithPath: directory.file("spoke.db")))))
-            return result
-        }
-    }
-
     @Test func theWholeExchangeCopiesEverySharedValueAndNothingElse() throws {
-        let setup = try Setup()
+        let setup = try TwoOrgs()
         let code = try setup.invite()
         #expect(code.hasPrefix("XO1-") && !code.contains("\n"))
         #expect(try setup.states("hub", "spokes") == ["Pending"])
@@ -112,7 +48,7 @@ import XOShareTestSupport
     }
 
     @Test func declinedConfirmationAcceptsNothing() throws {
-        let setup = try Setup()
+        let setup = try TwoOrgs()
         let code = try setup.invite()
         let declined = try setup.run(["--home", "spoke", "spoke", "accept", code, "--drop", "drop"], input: "n\n")
         #expect(declined.status == 64)
@@ -125,7 +61,7 @@ import XOShareTestSupport
 
     @Test(arguments: [0, 7, 20, 100, 223, 224, 250, 287, 288, 300, -40, -1])
     func aFlippedByteIsRefusedWithExit65(offset: Int) throws {
-        let setup = try Setup()
+        let setup = try TwoOrgs()
         let bundle = try setup.connectAndExport()
         let size = try FileManager.default.attributesOfItem(atPath: bundle)[.size] as? Int ?? 0
         let position = offset >= 0 ? offset : size + offset
@@ -139,7 +75,7 @@ import XOShareTestSupport
     }
 
     @Test func aTruncatedBundleIsNotAppliedAndTheExitCodeSaysWhetherToRetry() throws {
-        let setup = try Setup()
+        let setup = try TwoOrgs()
         let bundle = try setup.connectAndExport()
         let original = try Data(contentsOf: URL(fileURLWithPath: bundle))
         let before = try setup.spokeFingerprint()
@@ -156,7 +92,7 @@ import XOShareTestSupport
     }
 
     @Test func badCodesAreRefusedWithExit65() throws {
-        let setup = try Setup()
+        let setup = try TwoOrgs()
         let code = try setup.invite()
         var typo = Array(code)
         typo[10] = typo[10] == "A" ? "B" : "A"
@@ -176,7 +112,7 @@ import XOShareTestSupport
     }
 
     @Test func aForgedAcceptanceLeavesTheSpokePending() throws {
-        let setup = try Setup()
+        let setup = try TwoOrgs()
         let code = try InvitationCode(parsing: try setup.invite())
         let forged = try Acceptance(
             connection: code.connectionID, spokeOrg: "Mallory", spokePublicKey: try SigningKey().publicKey,
@@ -191,7 +127,7 @@ import XOShareTestSupport
     }
 
     @Test func operationalErrorsHaveTheirDocumentedExitCodes() throws {
-        let setup = try Setup()
+        let setup = try TwoOrgs()
         #expect(try setup.run(["--home", "nowhere", "status"]).status == 78)
         #expect(try setup.run(["--home", "hub", "hub", "export", "--drop", "missing"]).status == 66)
         #expect(try setup.run(["--home", "hub", "hub", "share", "Nope"]).status == 78)
@@ -218,7 +154,7 @@ import XOShareTestSupport
     }
 
     @Test func jsonErrorsAreMachineReadable() throws {
-        let setup = try Setup()
+        let setup = try TwoOrgs()
         let result = try setup.run(["--home", "nowhere", "status", "--json"])
         #expect(result.status == 78)
         let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
