@@ -121,6 +121,8 @@ public final class BundleContentWriter {
     public private(set) var recordCounts: [Int64]
     /// The data entry being filled; callers append one record, then call `endRecord()`.
     public var segment = ByteWriter()
+    /// Called after each record (tests use it to interrupt a run mid-bundle).
+    var onRecord: (() -> Void)?
 
     init(archive: ArchiveWriter, manifest: Manifest, segmentTarget: Int) throws {
         self.archive = archive
@@ -144,6 +146,7 @@ public final class BundleContentWriter {
     @inline(__always)
     public func endRecord() throws {
         recordCounts[currentObject] += 1
+        onRecord?()
         if segment.bytes.count >= segmentTarget {
             guard segment.bytes.count <= manifest.segmentLimit else {
                 throw XOShareError.badData(

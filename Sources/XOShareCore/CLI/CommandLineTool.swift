@@ -72,7 +72,8 @@ public enum CommandLineTool {
                 log.append(event)
                 output.show(event)
             },
-            lockTimeout: Double(variables["XOSHARE_LOCK_TIMEOUT"] ?? "") ?? 10)
+            lockTimeout: Double(variables["XOSHARE_LOCK_TIMEOUT"] ?? "") ?? 10,
+            checkpoint: variables["XOSHARE_TEST_KILL_AT"].map(killSwitch))
 
         switch invocation.command {
         case .help(let topic):
@@ -199,6 +200,19 @@ public enum CommandLineTool {
         return ExitCode.success.rawValue
     }
 
+    /// For tests only: `XOSHARE_TEST_KILL_AT=POINT` or `POINT:N` kills the process with
+    /// SIGKILL the first (or N-th) time the run reaches that checkpoint.
+    static func killSwitch(_ specification: String) -> @Sendable (String) -> Void {
+        let parts = specification.split(separator: ":")
+        let point = String(parts.first ?? "")
+        let target = parts.count > 1 ? Int(parts[1]) ?? 1 : 1
+        let counter = Counter()
+        return { name in
+            guard name == point, counter.increment() == target else { return }
+            kill(getpid(), SIGKILL)
+        }
+    }
+
     /// When a sync fails in several ways, the exit code is the one that most needs a person:
     /// bad data, then a missing bundle, then anything else, and last "try again later".
     private static func rank(_ status: ExitCode) -> Int {
@@ -209,6 +223,13 @@ public enum CommandLineTool {
         default: 1
         }
     }
+}
+
+/// A count shared with a `@Sendable` closure.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func increment() -> Int { lock.withLock { value += 1; return value } }
 }
 
 /// An error whose JSON form was already printed with the command's output.

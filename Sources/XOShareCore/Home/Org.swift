@@ -29,14 +29,21 @@ public struct Environment: Sendable {
     public var now: @Sendable () -> Int64
     /// How long to wait for another run holding the home's lock.
     public var lockTimeout: Double
+    /// Called at the named points of a run where a crash must lose nothing
+    /// (`export.record`, `export.written`, `export.committed`, `export.published`,
+    /// `sync.record`, `sync.applied`, `sync.committed`, `accept.written`);
+    /// tests use it to kill the process there. Nil in normal runs.
+    public var checkpoint: (@Sendable (String) -> Void)?
 
     public init(
         report: @escaping @Sendable (Event) -> Void = { _ in },
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }, lockTimeout: Double = 10
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }, lockTimeout: Double = 10,
+        checkpoint: (@Sendable (String) -> Void)? = nil
     ) {
         self.report = report
         self.now = now
         self.lockTimeout = lockTimeout
+        self.checkpoint = checkpoint
     }
 }
 

@@ -87,8 +87,10 @@ extension Org {
             for exported in written { exported.bundle.discard() }
             throw error
         }
+        environment.checkpoint?("export.committed")
         for exported in written {
             try exported.bundle.publish()
+            environment.checkpoint?("export.published")
             environment.report(
                 .bundleWritten(
                     spoke: exported.spoke, file: (exported.bundle.path as NSString).lastPathComponent,
@@ -172,6 +174,7 @@ extension Org {
         let written = try BundleWriter.write(
             into: drop, parameters: parameters, signingKey: try signingKey.get(), manifest: manifest
         ) { content in
+            if let checkpoint = environment.checkpoint { content.onRecord = { checkpoint("export.record") } }
             for (index, object) in manifestObjects.enumerated() {
                 try content.beginObject(index)
                 if object.complete {
@@ -183,6 +186,7 @@ extension Org {
                 }
             }
         }
+        environment.checkpoint?("export.written")
         do {
             try StateStore(connection: work).recordExport(
                 connection.id, sequence: sequence, bundleHash: written.header.bundleHash, version: update.version,

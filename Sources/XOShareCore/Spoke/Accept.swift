@@ -49,6 +49,7 @@ extension Org {
             secret: code.secret)
         let path = drop.pathOf(drop.acceptanceName(code.connectionID))
         try Files.writeAtomically(try acceptance.encoded(), to: path)
+        environment.checkpoint?("accept.written")
         let hub = AcceptedHub(
             id: code.connectionID, name: name, hubOrg: code.hubOrgName, hubPublicKey: code.hubPublicKey,
             secret: code.secret, acceptedAt: now, tablePrefix: tablePrefix)

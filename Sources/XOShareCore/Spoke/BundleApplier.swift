@@ -17,6 +17,8 @@ final class BundleApplier: BundleContentHandler {
     private var recordCounts: [Int64] = []
     private(set) var appliedRecords: Int64 = 0
     private(set) var purged = false
+    /// Called after each record (tests use it to interrupt a run mid-bundle).
+    var onRecord: (() -> Void)?
 
     init(database: Database, ledger: SpokeLedger, hub: AcceptedHub, bundleName: String) {
         self.database = database
@@ -149,6 +151,7 @@ final class BundleApplier: BundleContentHandler {
                     throw reader.malformed("unknown record operation")
                 }
                 recordCounts[index] += 1
+                onRecord?()
             }
         } catch let error as DatabaseError where error.isRefusedValue {
             throw XOShareError.badData(

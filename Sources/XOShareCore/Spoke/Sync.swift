@@ -38,7 +38,6 @@ extension Org {
     ) throws {
         let (bundles, inProgress) = try drop.bundles(for: hub.id)
         var latest = try ledger.latest(hub.id)
-        let receiptBefore = latest?.sequence
         var stopped = false
         var sawNew = false
         var index = 0
@@ -85,6 +84,7 @@ extension Org {
                     )
                 }
                 let (entry, records) = try apply(bundle, from: hub, database: database, ledger: ledger)
+                environment.checkpoint?("sync.committed")
                 latest = entry
                 outcome.applied += 1
                 environment.report(
@@ -113,8 +113,11 @@ extension Org {
         } else if !sawNew && inProgress.isEmpty {
             environment.report(.nothingNew(hub: hub.name))
         }
-        if let latest, latest.sequence != receiptBefore || !Files.exists(drop.pathOf(drop.receiptName(hub.id))) {
-            writeReceipt(for: hub, latest, into: drop)
+        // The receipt in the drop directory may be older than the ledger (a run killed after
+        // its commit, a drop that was read-only): it is written whenever it says less.
+        if let latest {
+            let written = (try? drop.readSmallFile(drop.receiptName(hub.id))).flatMap { $0.flatMap(Receipt.decode) }
+            if written?.sequence != latest.sequence { writeReceipt(for: hub, latest, into: drop) }
         }
     }
 
@@ -150,11 +153,13 @@ extension Org {
         try database.transaction {
             try ledger.create()
             let applier = BundleApplier(database: database, ledger: ledger, hub: hub, bundleName: bundle.name)
+            if let checkpoint = environment.checkpoint { applier.onRecord = { checkpoint("sync.record") } }
             try bundle.read(into: applier)
             let entry = SpokeLedger.Applied(
                 sequence: bundle.header.sequence, kind: bundle.header.kind.name, bundleHash: bundle.header.bundleHash,
                 createdAt: bundle.header.createdAt, appliedAt: environment.now())
             try ledger.record(hub.id, entry)
+            environment.checkpoint?("sync.applied")
             return (entry, applier.purged ? -1 : applier.appliedRecords)
         }
     }
