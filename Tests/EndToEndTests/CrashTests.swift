@@ -5,7 +5,9 @@ import XOShareTestSupport
 
 /// A run killed with SIGKILL at any point loses nothing: the next run finishes the work.
 @Suite struct CrashTests {
-    static let exportPoints = ["export.record:1", "export.record:7", "export.written", "export.committed", "export.published"]
+    static let exportPoints = [
+        "export.record:1", "export.record:7", "export.written", "export.committed", "export.published",
+    ]
     static let syncPoints = ["sync.record:1", "sync.record:9", "sync.applied", "sync.committed"]
 
     /// Thirty changes at the hub, so that a delta holds many records to be killed among.

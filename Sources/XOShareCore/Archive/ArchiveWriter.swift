@@ -52,15 +52,39 @@ public final class ArchiveWriter {
     /// The bytes of tar produced so far, before compression.
     public var uncompressedByteCount: Int64 { archive_filter_bytes(archive, 0) }
 
+    /// The kinds of entry a writer can add. Bundles hold only files; the others exist
+    /// so that tests can build the archives a hostile hub might send.
+    enum EntryKind {
+        case file
+        case directory
+        case symbolicLink(target: String)
+        case hardLink(target: String)
+        case characterDevice
+    }
+
     /// Adds one regular file holding `contents`.
     public func addFile(named name: String, contents: UnsafeRawBufferPointer) throws {
+        try addEntry(named: name, kind: .file, contents: contents)
+    }
+
+    func addEntry(named name: String, kind: EntryKind, contents: UnsafeRawBufferPointer) throws {
         guard let entry = archive_entry_new() else {
             throw ArchiveError(operation: "archive_entry_new", message: "out of memory", errno: 0, isReading: false)
         }
         defer { archive_entry_free(entry) }
         archive_entry_set_pathname(entry, name)
         archive_entry_set_size(entry, la_int64_t(contents.count))
-        archive_entry_set_filetype(entry, xo_archive_regular_file_type())
+        switch kind {
+        case .file: archive_entry_set_filetype(entry, xo_archive_regular_file_type())
+        case .directory: archive_entry_set_filetype(entry, xo_archive_directory_type())
+        case .symbolicLink(let target):
+            archive_entry_set_filetype(entry, xo_archive_symbolic_link_type())
+            archive_entry_set_symlink(entry, target)
+        case .hardLink(let target):
+            archive_entry_set_filetype(entry, xo_archive_regular_file_type())
+            archive_entry_set_hardlink(entry, target)
+        case .characterDevice: archive_entry_set_filetype(entry, xo_archive_character_device_type())
+        }
         archive_entry_set_perm(entry, 0o644)
         archive_entry_set_mtime(entry, time_t(modificationTime), 0)
         try check(archive_write_header(archive, entry), "writing the header of \(name)")

@@ -31,6 +31,8 @@ public struct BundleParameters {
     public var chunkSize: UInt32 = 1 << 20
     /// The size at which a data entry is closed and the next begun.
     public var segmentTarget = 1 << 20
+    /// Tests only: a decompressed size to declare instead of the true one, as a hostile hub might.
+    var declaredArchiveSize: UInt64?
 
     public init(
         kind: BundleHeader.Kind, connectionID: ConnectionID, secret: [UInt8], sequence: Int64,
@@ -55,6 +57,24 @@ public enum BundleWriter {
         into drop: DropDirectory, parameters: BundleParameters, signingKey: SigningKey, manifest: Manifest,
         content: (BundleContentWriter) throws -> Void
     ) throws -> WrittenBundle {
+        var recordCounts: [Int64] = []
+        var written = try write(into: drop, parameters: parameters, signingKey: signingKey) { archive in
+            let contentWriter = try BundleContentWriter(
+                archive: archive, manifest: manifest, segmentTarget: parameters.segmentTarget)
+            try content(contentWriter)
+            try contentWriter.finish()
+            recordCounts = contentWriter.recordCounts
+        }
+        written.recordCounts = recordCounts
+        return written
+    }
+
+    /// Writes a bundle whose archive entries the caller lays out itself (the format's
+    /// layout above, or, in tests, anything a hostile hub could send).
+    static func write(
+        into drop: DropDirectory, parameters: BundleParameters, signingKey: SigningKey,
+        archive fill: (ArchiveWriter) throws -> Void
+    ) throws -> WrittenBundle {
         let finalName = drop.bundleName(parameters.connectionID, sequence: parameters.sequence)
         let temporary = try drop.temporaryPath(for: finalName)
         do {
@@ -69,12 +89,9 @@ public enum BundleWriter {
             let archive = try ArchiveWriter(
                 sink: sink, compressionLevel: parameters.compressionLevel, threads: parameters.compressionThreads,
                 modificationTime: parameters.createdAt)
-            let contentWriter = try BundleContentWriter(
-                archive: archive, manifest: manifest, segmentTarget: parameters.segmentTarget)
-            try content(contentWriter)
-            try contentWriter.finish()
+            try fill(archive)
             try archive.close()
-            let archiveSize = UInt64(archive.uncompressedByteCount)
+            let archiveSize = parameters.declaredArchiveSize ?? UInt64(archive.uncompressedByteCount)
             let sealed = try sink.finish()
             let header = BundleHeader(
                 kind: parameters.kind, connectionID: parameters.connectionID, hubPublicKey: signingKey.publicKey,
@@ -87,7 +104,7 @@ public enum BundleWriter {
             try file.synchronize()
             return WrittenBundle(
                 path: drop.pathOf(finalName), temporaryPath: temporary, header: header, fileSize: try file.size,
-                recordCounts: contentWriter.recordCounts)
+                recordCounts: [])
         } catch {
             unlink(temporary)
             throw error

@@ -67,6 +67,12 @@ public enum RecordCodec {
         }
     }
 
+    /// Whether the next value is NULL, without reading it.
+    @inline(__always)
+    static func nextValueIsNull(_ reader: ByteReader) throws -> Bool {
+        try reader.peekByte() == Tag.null.rawValue
+    }
+
     /// Reads one value and binds it to parameter `index` without copying it first.
     @inline(__always)
     static func bindNextValue(from reader: inout ByteReader, to statement: Statement, at index: Int32) throws {

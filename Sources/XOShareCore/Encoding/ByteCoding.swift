@@ -59,6 +59,12 @@ public struct ByteReader {
         return buffer[offset]
     }
 
+    /// The next byte, without moving past it.
+    @inline(__always) public func peekByte() throws -> UInt8 {
+        guard offset < buffer.count else { throw malformed("data ends in the middle of a value") }
+        return buffer[offset]
+    }
+
     @inline(__always) public mutating func readBytes(_ count: Int) throws -> UnsafeRawBufferPointer {
         guard count >= 0, count <= remaining else { throw malformed("a length runs past the end of the data") }
         defer { offset += count }

@@ -127,6 +127,8 @@ final class BundleApplier: BundleContentHandler {
         guard let manifest else { return }
         let object = manifest.objects[index]
         let fieldCount = Int32(object.fields.count)
+        // SQLite would make up a key for a NULL given to an INTEGER PRIMARY KEY: refuse it first.
+        let keyParameter = Int32(object.fields.firstIndex { $0.name == object.primaryKey } ?? 0) + 1
         let upsert = upserts[index]
         let delete = deletes[index]
         let name = bundleName
@@ -139,6 +141,9 @@ final class BundleApplier: BundleContentHandler {
                 switch RecordCodec.Operation(rawValue: try reader.readByte()) {
                 case .upsert:
                     for parameter in 1...fieldCount {
+                        if parameter == keyParameter, try RecordCodec.nextValueIsNull(reader) {
+                            throw reader.malformed("a record has no primary key")
+                        }
                         try RecordCodec.bindNextValue(from: &reader, to: upsert, at: parameter)
                     }
                     _ = try upsert.step()
