@@ -61,6 +61,9 @@ public struct DropDirectory: Sendable {
                 if let sequence = Int64(digits), digits.count == 10 { complete.append((sequence, name)) }
             } else if name.hasPrefix(Self.temporaryPrefix) && name.contains(prefix) {
                 inProgress.append(name)
+            } else if name.hasPrefix("." + prefix) {
+                // A copy in progress under another tool's temporary name (rsync writes ".NAME.XXXXXX").
+                inProgress.append(name)
             }
         }
         return (complete.sorted { $0.0 < $1.0 }, inProgress)
