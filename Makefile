@@ -4,7 +4,9 @@ SWIFT ?= swift
 BUILD_DIR := .build/debug
 N ?= 1000000
 
-.PHONY: all deps build release test demo lint format bench coverage clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build release test demo lint format bench coverage fuzz fuzz-seeds clean
 
 all: build
 
@@ -25,16 +27,24 @@ demo: build
 	@scripts/demo.sh $(BUILD_DIR)/xoshare
 
 lint: deps
-	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests Fuzz
 	mandoc -T lint -W warning man/xoshare.1 man/xoshare-bundle.5
 
 format:
-	$(SWIFT) format --in-place --recursive Package.swift Sources Tests
+	$(SWIFT) format --in-place --recursive Package.swift Sources Tests Fuzz
 
 coverage: deps
 	$(SWIFT) build
 	XOSHARE_BIN=$(CURDIR)/$(BUILD_DIR)/xoshare $(SWIFT) test --enable-code-coverage
 	@scripts/coverage.sh
+
+# libFuzzer on the invitation-code parser, the bundle header and the bundle archive reader,
+# FUZZ_SECONDS each; crashes go to .build/fuzz/crashes/.
+fuzz: deps
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-seeds: deps
+	@scripts/fuzz.sh seeds
 
 clean:
 	rm -rf .build

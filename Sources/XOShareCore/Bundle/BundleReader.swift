@@ -136,9 +136,20 @@ public final class VerifiedBundle {
         let cipher = try ChunkCipher(
             secret: trust.secret, salt: header.salt, connectionID: header.connectionID, sequence: header.sequence)
         let source = DecryptingFileSource(file: file, header: header, cipher: cipher, name: name)
+        try BundleArchive(header: header, name: name).read(from: source, into: handler)
+    }
+}
+
+/// The archive inside a bundle, read entry by entry from its decrypted stream and
+/// held to what the signed header promises (connection, sequence, kind, size).
+struct BundleArchive {
+    let header: BundleHeader
+    let name: String
+
+    func read(from source: ByteSource, into handler: BundleContentHandler) throws {
         let archive = try ArchiveReader(source: source)
         let refuse: (String) -> XOShareError = { reason in
-            XOShareError.badData("The bundle \(self.name) holds an unexpected archive: \(reason); it was not applied.")
+            XOShareError.badData("The bundle \(name) holds an unexpected archive: \(reason); it was not applied.")
         }
         func nextEntry() throws -> ArchiveReader.Entry? {
             let entry = try archive.nextEntry()

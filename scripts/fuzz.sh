@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses in Fuzz/ and runs each for a bounded time.
+# Usage: scripts/fuzz.sh [SECONDS-PER-TARGET]     (make fuzz FUZZ_SECONDS=...)
+#        scripts/fuzz.sh seeds                    (rewrites the seed corpus in fixtures/fuzz/)
+# Crashes land in .build/fuzz/crashes/; keep each as a regression case in fixtures/fuzz/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+out=.build/fuzz
+mkdir -p "$out/crashes"
+core=$(find Sources/XOShareCore -name '*.swift' | sort)
+include=(-I Sources/CArchive -I Sources/CCrypto -I Sources/CSQLite)
+libs=(-larchive -lcrypto -lsqlite3)
+
+if [ "$seconds" = seeds ]; then
+    swiftc -O -parse-as-library -module-name XOShareSeeds "${include[@]}" $core Fuzz/MakeSeeds.swift "${libs[@]}" -o "$out/make-seeds"
+    "$out/make-seeds" fixtures/fuzz
+    exit 0
+fi
+
+for target in invitation-code bundle-archive bundle-header; do
+    source=Fuzz/$(echo "$target" | sed -E 's/(^|-)([a-z])/\U\2/g').swift
+    echo "== building $target from $source"
+    swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name XOShareFuzz "${include[@]}" \
+        $core "$source" "${libs[@]}" -o "$out/$target" 2> "$out/$target.build.log" || { cat "$out/$target.build.log"; exit 1; }
+    corpus="$out/corpus/$target"
+    mkdir -p "$corpus"
+    cp fixtures/fuzz/"$target"/* "$corpus"/
+    echo "== fuzzing $target for $seconds s"
+    "$out/$target" "$corpus" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
+        -artifact_prefix="$out/crashes/$target-" -print_final_stats=1 2>&1 | tail -n 12
+done
+echo "No crash found. Crashes, if any, would be in $out/crashes/."
