@@ -19,7 +19,7 @@ if [ "$seconds" = seeds ]; then
 fi
 
 for target in invitation-code bundle-archive bundle-header; do
-    source=Fuzz/$(echo "$target" | sed -E 's/(^|-)([a-z])/\U\2/g').swift
+    source=Fuzz/Fuzz$(echo "$target" | sed -E 's/(^|-)([a-z])/\U\2/g').swift
     echo "== building $target from $source"
     swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name XOShareFuzz "${include[@]}" \
         $core "$source" "${libs[@]}" -o "$out/$target" 2> "$out/$target.build.log" || { cat "$out/$target.build.log"; exit 1; }
