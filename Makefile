@@ -46,5 +46,11 @@ fuzz: deps
 fuzz-seeds: deps
 	@scripts/fuzz.sh seeds
 
+# xoshare against `sqlite3 .dump | zstd` and `sqldiff` on N rows (default 1000000); see BENCHMARKS.md.
+bench: deps
+	@scripts/ensure-packages.sh sqlite3-tools time
+	$(SWIFT) build -c release
+	N=$(N) scripts/bench.sh
+
 clean:
 	rm -rf .build

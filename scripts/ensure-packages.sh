@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages xoshare needs to build, test and run its demo,
-# only those that are missing. Used by `make deps` (and so by `make test` and `make demo`).
+# only those that are missing. Used by `make deps` (and so by `make test` and `make demo`);
+# `make bench` names the extra tools it compares against.
+# Usage: scripts/ensure-packages.sh [EXTRA-PACKAGE ...]
 set -euo pipefail
-packages=(libarchive-dev libssl-dev libsqlite3-dev pkg-config sqlite3 zstd mandoc)
+packages=(libarchive-dev libssl-dev libsqlite3-dev pkg-config sqlite3 zstd mandoc "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

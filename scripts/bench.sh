@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Measures xoshare against the sqlite3 toolchain on the same machine, in one run.
+# Usage: scripts/bench.sh          (make bench; N=rows, default 1000000; FANOUT=0 skips the 50-spoke part)
+# Prints one table: wall time, rows/s, bytes, peak RSS, and xoshare / pipeline ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-1000000}
+FANOUT=${FANOUT:-1}
+xoshare=$PWD/.build/release/xoshare
+work=${BENCH_DIR:-$PWD/bench-work}
+rm -rf "$work"
+mkdir -p "$work/drop"
+cd "$work"
+results=$work/results.tsv
+: > "$results"
+
+# measure NAME ROWS BYTES-FILE -- COMMAND...: wall seconds and peak RSS of one command.
+measure() {
+    local name=$1 rows=$2 bytes_file=$3
+    shift 4
+    /usr/bin/time -f "%e %M" -o time.out "$@" > /dev/null
+    local wall rss bytes=-
+    read -r wall rss < time.out
+    if [ "$bytes_file" != - ]; then bytes=$(stat -c %s $bytes_file | awk '{s+=$1} END {print s}'); fi
+    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$rows" "$wall" "$bytes" "$rss" >> "$results"
+}
+
+echo "Generating a hub of $N rows (10 fields of mixed types) ..."
+sqlite3 hub.db <<SQL
+PRAGMA journal_mode = OFF;
+CREATE TABLE Item (
+    Id INTEGER PRIMARY KEY, Code TEXT NOT NULL, Quantity INTEGER, Price REAL, Note TEXT,
+    Big INTEGER, Active INTEGER, Description TEXT, Ratio REAL, Label TEXT);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
+INSERT INTO Item SELECT i, 'CODE-' || i, i % 1000, i * 0.37,
+    CASE WHEN i % 3 = 0 THEN NULL ELSE 'note ' || i END, i * 1234567891, i % 2,
+    printf('%.*c', 20 + i % 200, 'x'), 1.0 / i,
+    CASE WHEN i % 5 = 0 THEN NULL ELSE hex(randomblob(8)) END
+FROM n;
+SQL
+sqlite3 spoke.db 'CREATE TABLE Own (Id INTEGER PRIMARY KEY)'
+"$xoshare" --home hub init --org Hub --db hub.db > /dev/null
+"$xoshare" --home spoke init --org Spoke --db spoke.db > /dev/null
+"$xoshare" --home hub hub share Item > /dev/null
+code=$("$xoshare" --home hub hub invite spoke)
+"$xoshare" --home spoke spoke accept "$code" --drop drop --yes > /dev/null
+sync
+# The first export picks up the acceptance and writes the snapshot of all N rows.
+measure "full export" "$N" 'drop/*.xob' -- "$xoshare" --home hub hub export --drop drop
+measure "full export (pipeline)" "$N" dump.zst -- sh -c 'sqlite3 hub.db .dump | zstd -3 -q -T0 > dump.zst'
+measure "first import" "$N" - -- "$xoshare" --home spoke spoke sync --drop drop
+measure "first import (pipeline)" "$N" - -- sh -c 'zstd -dc dump.zst | sqlite3 new.db'
+
+changed=$((N / 100))
+cp hub.db old.db
+sqlite3 hub.db <<SQL
+UPDATE Item SET Quantity = Quantity + 1, Note = 'changed' WHERE Id % 300 = 0;
+DELETE FROM Item WHERE Id % 300 = 100;
+INSERT INTO Item (Id, Code, Quantity, Price) SELECT $N + Id, 'NEW-' || Id, 1, 2.5 FROM Item WHERE Id % 300 = 200;
+SQL
+rm -f drop/*.xob
+measure "delta export" "$changed" 'drop/*.xob' -- "$xoshare" --home hub hub export --drop drop
+measure "delta export (pipeline)" "$changed" diff.zst -- sh -c 'sqldiff old.db hub.db | zstd -3 -q > diff.zst'
+measure "delta import" "$changed" - -- "$xoshare" --home spoke spoke sync --drop drop
+measure "delta import (pipeline)" "$changed" - -- sh -c 'zstd -dc diff.zst | sqlite3 new.db'
+
+if [ "$FANOUT" = 1 ]; then
+    echo "Fan-out: 100000 rows, 50 spokes ..."
+    mkdir -p fan/drop
+    cd fan
+    sqlite3 hub.db "ATTACH '../old.db' AS o; CREATE TABLE Item (Id INTEGER PRIMARY KEY, Code TEXT NOT NULL,
+        Quantity INTEGER, Price REAL, Note TEXT, Big INTEGER, Active INTEGER, Description TEXT, Ratio REAL,
+        Label TEXT); INSERT INTO Item SELECT * FROM o.Item WHERE Id <= 100000;"
+    "$xoshare" --home hub init --org Hub --db hub.db > /dev/null
+    "$xoshare" --home hub hub share Item > /dev/null
+    for i in $(seq 1 50); do
+        "$xoshare" --home "s$i" init --org "Spoke $i" --db "s$i.db" > /dev/null
+        c=$("$xoshare" --home hub hub invite "spoke$i")
+        "$xoshare" --home "s$i" spoke accept "$c" --drop drop --yes > /dev/null
+    done
+    measure "fan-out full, 50 spokes" 100000 'drop/*.xob' -- "$xoshare" --home hub hub export --drop drop
+    sqlite3 hub.db "UPDATE Item SET Quantity = Quantity + 1 WHERE Id % 300 = 0; DELETE FROM Item WHERE Id % 300 = 100;
+        INSERT INTO Item (Id, Code) SELECT 200000 + Id, 'N' FROM Item WHERE Id % 300 = 200;"
+    rm -f drop/*.xob
+    measure "fan-out delta, 50 spokes" 1000 'drop/*.xob' -- "$xoshare" --home hub hub export --drop drop
+    cd ..
+fi
+
+python3 - "$results" "$N" <<'PY'
+import sys
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
+data = {r[0]: r for r in rows}
+print(f"\nxoshare benchmark, N = {int(sys.argv[2]):,} rows\n")
+print(f"| {'step':<28} | {'rows':>9} | {'wall s':>7} | {'rows/s':>10} | {'bytes':>12} | {'peak RSS MiB':>12} | {'xoshare / pipeline':>18} |")
+print(f"|{'-'*30}|{'-'*11}|{'-'*9}|{'-'*12}|{'-'*14}|{'-'*14}|{'-'*20}|")
+for name, count, wall, size, rss in rows:
+    wall_f = float(wall)
+    rate = f"{int(count) / wall_f:,.0f}" if wall_f > 0 else "-"
+    ratio = ""
+    if not name.endswith("(pipeline)") and name + " (pipeline)" in data:
+        other = float(data[name + " (pipeline)"][2])
+        ratio = f"{wall_f / other:.2f}" if other > 0 else "-"
+    mem = f"{int(rss) / 1024:.1f}" if not name.endswith("(pipeline)") else "-"
+    size_s = f"{int(size):,}" if size != "-" else "-"
+    print(f"| {name:<28} | {int(count):>9,} | {wall_f:>7.2f} | {rate:>10} | {size_s:>12} | {mem:>12} | {ratio:>18} |")
+def wall(name):
+    return float(data[name][2]) if name in data else None
+notes = []
+if wall("delta export") and wall("full export"):
+    notes.append(f"delta export / full export: {wall('delta export') / wall('full export'):.2f}")
+if wall("delta import") and wall("first import"):
+    notes.append(f"delta import / first import: {wall('delta import') / wall('first import'):.2f}")
+if "full export" in data and "full export (pipeline)" in data:
+    notes.append(f"bundle size / zstd'd dump: {int(data['full export'][3]) / int(data['full export (pipeline)'][3]):.2f}")
+for name in ("fan-out full, 50 spokes", "fan-out delta, 50 spokes"):
+    if wall(name):
+        notes.append(f"{name}: {wall(name) / 50 * 1000:.0f} ms per spoke")
+print()
+for note in notes:
+    print("- " + note)
+PY
