@@ -18,16 +18,16 @@ if [ "$seconds" = seeds ]; then
     exit 0
 fi
 
+echo "== building the harness (Fuzz/FuzzEntry.swift with the library, -sanitize=fuzzer,address)"
+swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name XOShareFuzz "${include[@]}" \
+    $core Fuzz/FuzzEntry.swift "${libs[@]}" -o "$out/fuzz" 2> "$out/build.log" || { cat "$out/build.log"; exit 1; }
+
 for target in invitation-code bundle-archive bundle-header; do
-    source=Fuzz/Fuzz$(echo "$target" | sed -E 's/(^|-)([a-z])/\U\2/g').swift
-    echo "== building $target from $source"
-    swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name XOShareFuzz "${include[@]}" \
-        $core "$source" "${libs[@]}" -o "$out/$target" 2> "$out/$target.build.log" || { cat "$out/$target.build.log"; exit 1; }
     corpus="$out/corpus/$target"
     mkdir -p "$corpus"
     cp fixtures/fuzz/"$target"/* "$corpus"/
     echo "== fuzzing $target for $seconds s"
-    "$out/$target" "$corpus" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
-        -artifact_prefix="$out/crashes/$target-" -print_final_stats=1 2>&1 | tail -n 12
+    XOSHARE_FUZZ_TARGET=$target "$out/fuzz" "$corpus" -max_total_time="$seconds" -max_len=65536 \
+        -rss_limit_mb=2048 -artifact_prefix="$out/crashes/$target-" -print_final_stats=1 2>&1 | tail -n 6
 done
 echo "No crash found. Crashes, if any, would be in $out/crashes/."
