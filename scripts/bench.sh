@@ -26,7 +26,7 @@ measure() {
 }
 
 echo "Generating a hub of $N rows (10 fields of mixed types) ..."
-sqlite3 hub.db <<SQL
+sqlite3 hub.db > /dev/null <<SQL
 PRAGMA journal_mode = OFF;
 CREATE TABLE Item (
     Id INTEGER PRIMARY KEY, Code TEXT NOT NULL, Quantity INTEGER, Price REAL, Note TEXT,
@@ -62,7 +62,8 @@ rm -f drop/*.xob
 measure "delta export" "$changed" 'drop/*.xob' -- "$xoshare" --home hub hub export --drop drop
 measure "delta export (pipeline)" "$changed" diff.zst -- sh -c 'sqldiff old.db hub.db | zstd -3 -q > diff.zst'
 measure "delta import" "$changed" - -- "$xoshare" --home spoke spoke sync --drop drop
-measure "delta import (pipeline)" "$changed" - -- sh -c 'zstd -dc diff.zst | sqlite3 new.db'
+# sqldiff writes one statement at a time: one transaction around them, as a careful user would.
+measure "delta import (pipeline)" "$changed" - -- sh -c '(echo BEGIN; zstd -dc diff.zst; echo COMMIT) | sqlite3 new.db'
 
 if [ "$FANOUT" = 1 ]; then
     echo "Fan-out: 100000 rows, 50 spokes ..."

@@ -261,3 +261,43 @@ func makeWritable(_ path: String) {
     try? process.run()
     process.waitUntilExit()
 }
+
+/// Expiry, with the clock moved by XOSHARE_TEST_NOW (a hook for tests only).
+@Suite struct FreshnessTests {
+    let now = Int64(Date().timeIntervalSince1970)
+
+    func later(_ days: Int64) -> [String: String] { ["XOSHARE_TEST_NOW": String(now + days * 86_400)] }
+
+    @Test func anExpiredBundleIsRefusedAndAFreshOneIsNot() throws {
+        let orgs = try TwoOrgs()
+        let code = try orgs.invite()
+        try orgs.expectSuccess(["--home", "spoke", "spoke", "accept", code, "--drop", "drop", "--yes"])
+        #expect(try orgs.export(["--expires", "2"]).status == 0)
+        let expired = try orgs.run(["--home", "spoke", "spoke", "sync", "--drop", "drop"], environment: later(3))
+        #expect(expired.status == 65)
+        #expect(expired.errors.contains("expired"))
+        #expect(try orgs.states("spoke", "hubs") == ["Contacting Hub"])
+        let fresh = try orgs.run(["--home", "spoke", "spoke", "sync", "--drop", "drop"], environment: later(1))
+        #expect(fresh.status == 0, "\(fresh.errors)")
+        let status = try orgs.status("spoke")["hubs"] as? [[String: Any]]
+        #expect(status?.first?["createdAtHub"] as? String != nil)
+        #expect(status?.first?["appliedAt"] as? String != nil)
+    }
+
+    @Test func anExpiredInvitationIsRefusedAtAcceptAndAtExport() throws {
+        let orgs = try TwoOrgs()
+        let code = try orgs.expectSuccess(["--home", "hub", "hub", "invite", "globex", "--expires", "1"]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let late = try orgs.run(
+            ["--home", "spoke", "spoke", "accept", code, "--drop", "drop", "--yes"], environment: later(2))
+        #expect(late.status == 65)
+        #expect(late.errors.contains("expired"))
+        #expect(try orgs.states("spoke", "hubs").isEmpty)
+        // Accepted in time, carried to the hub after the expiry: the acceptance's own
+        // (authenticated) time counts, so the connection is made.
+        try orgs.expectSuccess(["--home", "spoke", "spoke", "accept", code, "--drop", "drop", "--yes"])
+        let exported = try orgs.run(["--home", "hub", "hub", "export", "--drop", "drop"], environment: later(2))
+        #expect(exported.status == 0, "\(exported.errors)")
+        #expect(try orgs.states("hub", "spokes") == ["Connected"])
+    }
+}

@@ -95,12 +95,10 @@ final class CapturingHandler: BundleContentHandler {
         let path = try #require(try orgs.bundlePaths().first)
         let original = try Data(contentsOf: URL(fileURLWithPath: path))
         let before = try orgs.spokeFingerprint()
-        let insideHeader = [0, 1, 100, BundleHeader.totalCount - 1]
-        let insidePayload = [
-            BundleHeader.totalCount, BundleHeader.totalCount + 1, original.count / 2, original.count - 1,
-        ]
-        for length in insideHeader + insidePayload {
-            try truncateFile(path, to: length)
+        // Every length short of the whole file: never applied; inside the header it can never be
+        // completed (65), past it the file may still be arriving (75).
+        for length in 0..<original.count {
+            try original.prefix(length).write(to: URL(fileURLWithPath: path))
             let outcome = try orgs.spoke.sync(from: orgs.drop)
             #expect(outcome.applied == 0)
             let expected: ExitCode = length < BundleHeader.totalCount ? .dataError : .temporaryFailure
@@ -108,8 +106,8 @@ final class CapturingHandler: BundleContentHandler {
             if length >= BundleHeader.totalCount {
                 #expect(outcome.failures.first?.message.contains("incomplete") == true)
             }
-            try original.write(to: URL(fileURLWithPath: path))
         }
+        try original.write(to: URL(fileURLWithPath: path))
         // Bytes appended after a complete bundle are refused as well.
         try (original + Data([0])).write(to: URL(fileURLWithPath: path))
         #expect(try orgs.spoke.sync(from: orgs.drop).failures.map(\.exitCode) == [.dataError])

@@ -67,11 +67,14 @@ public enum CommandLineTool {
         let home = Home(path: homePath)
         let log = EventLog()
         let output = Output(options: options, console: console)
+        // For tests only: XOSHARE_TEST_NOW (seconds since 1970) stands in for the clock.
+        let fixedNow = variables["XOSHARE_TEST_NOW"].flatMap { Int64($0) }
         let environment = Environment(
             report: { event in
                 log.append(event)
                 output.show(event)
             },
+            now: { fixedNow ?? Int64(Date().timeIntervalSince1970) },
             lockTimeout: Double(variables["XOSHARE_LOCK_TIMEOUT"] ?? "") ?? 10,
             checkpoint: variables["XOSHARE_TEST_KILL_AT"].map(killSwitch))
 
