@@ -63,7 +63,7 @@ measure "delta export" "$changed" 'drop/*.xob' -- "$xoshare" --home hub hub expo
 measure "delta export (pipeline)" "$changed" diff.zst -- sh -c 'sqldiff old.db hub.db | zstd -3 -q > diff.zst'
 measure "delta import" "$changed" - -- "$xoshare" --home spoke spoke sync --drop drop
 # sqldiff writes one statement at a time: one transaction around them, as a careful user would.
-measure "delta import (pipeline)" "$changed" - -- sh -c '(echo BEGIN; zstd -dc diff.zst; echo COMMIT) | sqlite3 new.db'
+measure "delta import (pipeline)" "$changed" - -- sh -c '(echo "BEGIN;"; zstd -dc diff.zst; echo "COMMIT;") | sqlite3 new.db'
 
 if [ "$FANOUT" = 1 ]; then
     echo "Fan-out: 100000 rows, 50 spokes ..."

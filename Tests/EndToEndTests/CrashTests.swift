@@ -21,6 +21,19 @@ import XOShareTestSupport
             """)
     }
 
+    /// Two orgs about to exchange either their first bundle (a snapshot) or a delta of many records.
+    func prepare(firstBundle: Bool) throws -> TwoOrgs {
+        let orgs = try TwoOrgs()
+        if firstBundle {
+            let code = try orgs.invite()
+            try orgs.expectSuccess(["--home", "spoke", "spoke", "accept", code, "--drop", "drop", "--yes"])
+        } else {
+            try orgs.connect()
+            try changeManyRecords(orgs)
+        }
+        return orgs
+    }
+
     func killed(_ result: RunResult, _ point: String) {
         // A process killed by a signal has no exit code of its own; Foundation reports the signal.
         #expect(result.status == SIGKILL, "\(point) was not reached: \(result.errors)")
@@ -29,14 +42,7 @@ import XOShareTestSupport
     @Test(arguments: exportPoints)
     func anExportKilledAnywhereIsFinishedByTheNextRun(point: String) throws {
         for firstBundle in [true, false] {
-            let orgs = try TwoOrgs()
-            if firstBundle {
-                let code = try orgs.invite()
-                try orgs.expectSuccess(["--home", "spoke", "spoke", "accept", code, "--drop", "drop", "--yes"])
-            } else {
-                try orgs.connect()
-                try changeManyRecords(orgs)
-            }
+            let orgs = try prepare(firstBundle: firstBundle)
             let crash = try orgs.run(
                 ["--home", "hub", "hub", "export", "--drop", "drop"], environment: ["XOSHARE_TEST_KILL_AT": point])
             killed(crash, point)
@@ -54,14 +60,7 @@ import XOShareTestSupport
     @Test(arguments: syncPoints)
     func aSyncKilledAnywhereChangesNothingHalfway(point: String) throws {
         for firstBundle in [true, false] {
-            let orgs = try TwoOrgs()
-            if firstBundle {
-                let code = try orgs.invite()
-                try orgs.expectSuccess(["--home", "spoke", "spoke", "accept", code, "--drop", "drop", "--yes"])
-            } else {
-                try orgs.connect()
-                try changeManyRecords(orgs)
-            }
+            let orgs = try prepare(firstBundle: firstBundle)
             #expect(try orgs.export().status == 0)
             let before = try orgs.spokeFingerprint()
             let crash = try orgs.run(

@@ -223,6 +223,12 @@ final class CapturingHandler: BundleContentHandler {
     }
 }
 
+/// The same org, opened with a clock `days` days ahead.
+func later(_ org: Org, days: Int64) throws -> Org {
+    let now = Int64(Date().timeIntervalSince1970) + days * 86_400
+    return try Org(home: org.home, environment: Environment(now: { now }, lockTimeout: 0), locking: false)
+}
+
 extension Array where Element == UInt8 {
     func contains(subsequence: [UInt8]) -> Bool {
         guard !subsequence.isEmpty, subsequence.count <= count else { return false }
@@ -233,12 +239,6 @@ extension Array where Element == UInt8 {
 }
 
 @Suite struct ExpiryTests {
-    /// The same org, opened with a clock `days` days ahead.
-    func later(_ org: Org, days: Int64) throws -> Org {
-        let now = Int64(Date().timeIntervalSince1970) + days * 86_400
-        return try Org(home: org.home, environment: Environment(now: { now }, lockTimeout: 0), locking: false)
-    }
-
     @Test func anExpiredBundleIsRefused() throws {
         let orgs = try ConnectedOrgs()
         _ = try orgs.hub.export(to: orgs.drop)
@@ -265,12 +265,6 @@ extension Array where Element == UInt8 {
 }
 
 @Suite struct LifecycleLibraryTests {
-    /// The same org, opened with a clock `days` days ahead.
-    func later(_ org: Org, days: Int64) throws -> Org {
-        let now = Int64(Date().timeIntervalSince1970) + days * 86_400
-        return try Org(home: org.home, environment: Environment(now: { now }, lockTimeout: 0), locking: false)
-    }
-
     @Test func aRevokedConnectionRefusesAnyLaterBundle() throws {
         let orgs = try ConnectedOrgs()
         _ = try orgs.hub.export(to: orgs.drop)

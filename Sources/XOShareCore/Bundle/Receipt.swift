@@ -31,13 +31,8 @@ public struct Receipt: Sendable, Codable, Equatable {
 
     /// The bytes the signature covers: each field, length-prefixed, in a fixed order.
     private var signedBytes: [UInt8] {
-        var writer = ByteWriter()
-        for field in ["xoshare-receipt", String(format), connection, String(sequence), bundleHash, String(appliedAt)] {
-            let bytes = Array(field.utf8)
-            writer.appendVarint(UInt64(bytes.count))
-            writer.append(bytes)
-        }
-        return writer.bytes
+        ByteWriter.lengthPrefixed(
+            ["xoshare-receipt", String(format), connection, String(sequence), bundleHash, String(appliedAt)])
     }
 
     public func isSigned(by publicKey: [UInt8]) -> Bool {

@@ -35,6 +35,18 @@ public struct ByteWriter {
     }
 
     public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+
+    /// Each string's UTF-8 bytes preceded by their count as a varint: an unambiguous
+    /// encoding of a list of fields, for what is signed or authenticated.
+    public static func lengthPrefixed(_ fields: [String]) -> [UInt8] {
+        var writer = ByteWriter()
+        for field in fields {
+            let bytes = Array(field.utf8)
+            writer.appendVarint(UInt64(bytes.count))
+            writer.append(bytes)
+        }
+        return writer.bytes
+    }
 }
 
 /// Reads what `ByteWriter` wrote from a borrowed buffer, refusing to read past its end.

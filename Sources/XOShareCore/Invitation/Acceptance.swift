@@ -30,13 +30,8 @@ public struct Acceptance: Sendable, Codable, Equatable {
 
     /// The bytes the MAC covers: each field, length-prefixed, in a fixed order.
     private var authenticatedBytes: [UInt8] {
-        var writer = ByteWriter()
-        for field in ["xoshare-acceptance", String(format), connection, spokeOrg, spokePublicKey, String(acceptedAt)] {
-            let bytes = Array(field.utf8)
-            writer.appendVarint(UInt64(bytes.count))
-            writer.append(bytes)
-        }
-        return writer.bytes
+        ByteWriter.lengthPrefixed(
+            ["xoshare-acceptance", String(format), connection, spokeOrg, spokePublicKey, String(acceptedAt)])
     }
 
     private func expectedMAC(secret: [UInt8]) throws -> [UInt8] {
