@@ -26,17 +26,13 @@ import XOShareTestSupport
         let small = try orgs.directory.folder("small")
         #expect(
             try system(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", small]) == 0, "cannot mount a small disk")
-        defer { try? system(["umount", small]) }
+        defer { _ = try? system(["umount", small]) }
         try FileManager.default.createSymbolicLink(atPath: orgs.directory.file("full"), withDestinationPath: small)
         try orgs.connect()
         try orgs.changeHub("UPDATE Account SET Employees = 3 WHERE Id < 4")
         // Fill the disk to the last byte.
-        let filler =
-            FileHandle(forWritingAtPath: small + "/filler")
-            ?? {
-                FileManager.default.createFile(atPath: small + "/filler", contents: nil)
-                return FileHandle(forWritingAtPath: small + "/filler")!
-            }()
+        #expect(FileManager.default.createFile(atPath: small + "/filler", contents: nil))
+        let filler = try #require(FileHandle(forWritingAtPath: small + "/filler"))
         while (try? filler.write(contentsOf: Data(count: 1024))) != nil {}
         try? filler.close()
 
