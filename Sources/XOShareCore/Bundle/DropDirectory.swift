@@ -74,3 +74,20 @@ public struct DropDirectory: Sendable {
         try Files.list(path).filter { $0.hasPrefix("xo-accept-") && $0.hasSuffix(".json") }
     }
 }
+
+/// A small JSON file one side leaves in the drop directory for the other (an acceptance, a receipt).
+public protocol DropDirectoryFile: Codable, Sendable {}
+
+extension DropDirectoryFile {
+    /// The file's bytes: JSON with sorted keys, as a person can read it.
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return Array(try encoder.encode(self)) + [0x0a]
+    }
+
+    /// The file read back; nil for anything that is not one.
+    public static func decode(_ bytes: [UInt8]) -> Self? {
+        try? JSONDecoder().decode(Self.self, from: Data(bytes))
+    }
+}

@@ -3,7 +3,7 @@ import Foundation
 /// What a spoke writes into the drop directory after a sync: the last bundle of
 /// a connection it applied, signed with its own key so that only it can
 /// acknowledge, and the hub may then delete the bundles up to it.
-public struct Receipt: Sendable, Codable, Equatable {
+public struct Receipt: DropDirectoryFile, Equatable {
     public static let formatVersion = 1
 
     public var format: Int
@@ -41,14 +41,4 @@ public struct Receipt: Sendable, Codable, Equatable {
     }
 
     public var bundleHashBytes: [UInt8]? { base64Decode(bundleHash) }
-
-    public func encoded() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        return Array(try encoder.encode(self)) + [0x0a]
-    }
-
-    public static func decode(_ bytes: [UInt8]) -> Receipt? {
-        try? JSONDecoder().decode(Receipt.self, from: Data(bytes))
-    }
 }

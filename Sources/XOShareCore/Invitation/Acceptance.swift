@@ -3,7 +3,7 @@ import Foundation
 /// What the spoke writes into the drop directory when it accepts a code: who
 /// it is, authenticated with a key derived from the code's secret so that
 /// nobody without the code can connect to the hub.
-public struct Acceptance: Sendable, Codable, Equatable {
+public struct Acceptance: DropDirectoryFile, Equatable {
     public static let formatVersion = 1
     static let keyInfo = Array("xoshare acceptance key v1".utf8)
 
@@ -49,15 +49,5 @@ public struct Acceptance: Sendable, Codable, Equatable {
     public var spokePublicKeyBytes: [UInt8]? {
         guard let bytes = base64Decode(spokePublicKey), bytes.count == 32 else { return nil }
         return bytes
-    }
-
-    public func encoded() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        return Array(try encoder.encode(self)) + [0x0a]
-    }
-
-    public static func decode(_ bytes: [UInt8]) -> Acceptance? {
-        try? JSONDecoder().decode(Acceptance.self, from: Data(bytes))
     }
 }
