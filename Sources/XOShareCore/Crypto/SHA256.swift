@@ -4,11 +4,16 @@ internal import CCrypto
 public final class SHA256 {
     public static let byteCount = 32
     private let context: OpaquePointer
+    /// The algorithm fetched once: `EVP_sha256()` would look it up (under a lock) on every init.
+    nonisolated(unsafe) private static let algorithm: OpaquePointer = {
+        guard let algorithm = EVP_MD_fetch(nil, "SHA256", nil) else { fatalError("SHA-256 unavailable in libcrypto") }
+        return algorithm
+    }()
 
     public init() {
         // Allocation failure is the only way these fail; there is no way to go on.
         guard let context = EVP_MD_CTX_new() else { fatalError("out of memory for EVP_MD_CTX") }
-        guard EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else { fatalError("SHA-256 unavailable in libcrypto") }
+        guard EVP_DigestInit_ex(context, Self.algorithm, nil) == 1 else { fatalError("SHA-256 unavailable in libcrypto") }
         self.context = context
     }
 
@@ -25,7 +30,7 @@ public final class SHA256 {
 
     /// Starts a new digest with the same object, after `finalize` or instead of it.
     public func reset() {
-        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+        EVP_DigestInit_ex(context, Self.algorithm, nil)
     }
 
     /// The digest; the object must be `reset` before it is updated again.

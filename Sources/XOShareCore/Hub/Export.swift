@@ -18,6 +18,8 @@ public struct ExportOptions: Sendable {
     public var fullSpokes: [String] = []
     /// Days until the bundles expire.
     public var bundleLifetimeDays = Org.defaultBundleLifetimeDays
+    /// zstd worker threads. Off by default: at 1M rows a worker saved ~0.4 s of 7.5 but
+    /// doubled the peak memory (72 MiB instead of 39).
     public var compressionThreads = 0
 
     public init(full: Bool = false, fullSpokes: [String] = [], bundleLifetimeDays: Int = Org.defaultBundleLifetimeDays)
