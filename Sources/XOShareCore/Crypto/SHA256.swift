@@ -13,7 +13,9 @@ public final class SHA256 {
     public init() {
         // Allocation failure is the only way these fail; there is no way to go on.
         guard let context = EVP_MD_CTX_new() else { fatalError("out of memory for EVP_MD_CTX") }
-        guard EVP_DigestInit_ex(context, Self.algorithm, nil) == 1 else { fatalError("SHA-256 unavailable in libcrypto") }
+        guard EVP_DigestInit_ex(context, Self.algorithm, nil) == 1 else {
+            fatalError("SHA-256 unavailable in libcrypto")
+        }
         self.context = context
     }
 
