@@ -47,7 +47,8 @@ struct ChangeTracker {
             let (table, reset) = try trackingTable(for: object, version: version)
             update.tables[object.name] = table
             update.resetVersions[object.name] = reset
-            try recordChanges(of: object, in: table, version: version)
+            // A table made in this run has no earlier records, so none can have vanished.
+            try recordChanges(of: object, in: table, version: version, findDeletions: reset != version)
         }
         try state.setSetting("tracking_version", String(version))
         return update
@@ -87,7 +88,7 @@ struct ChangeTracker {
     }
 
     /// Gives the new version to each record whose hash changed and a tombstone to each record that is gone.
-    private func recordChanges(of object: ObjectSchema, in table: String, version: Int64) throws {
+    private func recordChanges(of object: ObjectSchema, in table: String, version: Int64, findDeletions: Bool) throws {
         let source = "org." + quoteIdentifier(object.name)
         let key = quoteIdentifier(object.primaryKey)
         let columns = object.fields.map { "t." + quoteIdentifier($0.name) }.joined(separator: ", ")
@@ -99,6 +100,7 @@ struct ChangeTracker {
             ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, version = excluded.version
             WHERE hash IS NOT excluded.hash
             """, [.integer(version)])
+        guard findDeletions else { return }
         try connection.run(
             """
             UPDATE main.\(table) SET hash = NULL, version = ?1
