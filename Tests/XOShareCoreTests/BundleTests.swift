@@ -352,3 +352,17 @@ extension Array where Element == UInt8 {
         }
     }
 }
+
+@Suite struct DamagedStateTests {
+    @Test func aDamagedStateFileGetsAMessageNotACrash() throws {
+        let orgs = try ConnectedOrgs()
+        try orgs.hub.state.database.execute("UPDATE spoke_connection SET id = 'not-an-id'")
+        do {
+            _ = try orgs.hub.status()
+            Issue.record("a damaged state was read without complaint")
+        } catch let error as XOShareError {
+            #expect(error.exitCode == .configuration)
+            #expect(error.message.contains("state.db"))
+        }
+    }
+}

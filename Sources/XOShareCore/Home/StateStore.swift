@@ -176,25 +176,25 @@ public final class StateStore {
 
     public func spokeConnections() throws -> [SpokeConnection] {
         try database.rows("SELECT \(Self.connectionColumns) FROM spoke_connection ORDER BY spoke_name")
-            .map(Self.connection)
+            .map { try Self.connection($0) }
     }
 
     public func spokeConnection(id: ConnectionID) throws -> SpokeConnection? {
         try database.rows(
             "SELECT \(Self.connectionColumns) FROM spoke_connection WHERE id = ?", [.string(id.description)]
-        ).first.map(Self.connection)
+        ).first.map { try Self.connection($0) }
     }
 
     public func spokeConnection(named name: String) throws -> SpokeConnection? {
         try database.rows(
             "SELECT \(Self.connectionColumns) FROM spoke_connection WHERE spoke_name = ?", [.string(name)]
         )
-        .first.map(Self.connection)
+        .first.map { try Self.connection($0) }
     }
 
-    private static func connection(_ row: [SQLValue]) -> SpokeConnection {
+    private static func connection(_ row: [SQLValue]) throws -> SpokeConnection {
         SpokeConnection(
-            id: ConnectionID(hex: row[0].string)!, spokeName: row[1].string,
+            id: try connectionID(row[0]), spokeName: row[1].string,
             state: ConnectionState(rawValue: row[2].string) ?? .pending, secret: row[3].bytes,
             createdAt: row[4].integer ?? 0, expiresAt: row[5].integer ?? 0, spokeOrg: row[6].optionalString,
             spokePublicKey: row[7].optionalBytes, acceptedAt: row[8].integer, lastSequence: row[9].integer ?? 0,
@@ -263,22 +263,32 @@ public final class StateStore {
             ])
     }
 
+    /// A connection id read back from the state; an edited or damaged file gets a message, not a crash.
+    private static func connectionID(_ value: SQLValue) throws -> ConnectionID {
+        guard let id = ConnectionID(hex: value.string) else {
+            throw XOShareError.configuration(
+                "The state database holds a malformed connection id '\(value.string)'; restore HOME/state.db from a backup."
+            )
+        }
+        return id
+    }
+
     // MARK: Spoke side: accepted hubs
 
     static let hubColumns = "id, name, hub_org, hub_public_key, secret, accepted_at, table_prefix"
 
     public func acceptedHubs() throws -> [AcceptedHub] {
-        try database.rows("SELECT \(Self.hubColumns) FROM accepted_hub ORDER BY name").map(Self.hub)
+        try database.rows("SELECT \(Self.hubColumns) FROM accepted_hub ORDER BY name").map { try Self.hub($0) }
     }
 
     public func acceptedHub(id: ConnectionID) throws -> AcceptedHub? {
         try database.rows("SELECT \(Self.hubColumns) FROM accepted_hub WHERE id = ?", [.string(id.description)])
-            .first.map(Self.hub)
+            .first.map { try Self.hub($0) }
     }
 
-    private static func hub(_ row: [SQLValue]) -> AcceptedHub {
+    private static func hub(_ row: [SQLValue]) throws -> AcceptedHub {
         AcceptedHub(
-            id: ConnectionID(hex: row[0].string)!, name: row[1].string, hubOrg: row[2].string,
+            id: try connectionID(row[0]), name: row[1].string, hubOrg: row[2].string,
             hubPublicKey: row[3].bytes, secret: row[4].bytes, acceptedAt: row[5].integer ?? 0,
             tablePrefix: row[6].string)
     }
