@@ -295,6 +295,32 @@ extension Array where Element == UInt8 {
         #expect(try orgs.spokeFingerprint() == before)
     }
 
+    @Test func bundlesRemovedWhileASyncReadsTheDropAreNotErrorsOfTheBundle() throws {
+        let orgs = try ConnectedOrgs()
+        _ = try orgs.hub.export(to: orgs.drop)
+        #expect(try orgs.spoke.sync(from: orgs.drop).applied == 1)
+        let first = try #require(try orgs.bundlePaths().first)
+        let firstBytes = try Data(contentsOf: URL(fileURLWithPath: first))
+        try Database(path: orgs.directory.file("hub.db")).execute("UPDATE Account SET Employees = 7 WHERE Id = 1")
+        _ = try orgs.hub.export(to: orgs.drop)
+        try firstBytes.write(to: URL(fileURLWithPath: first))  // As if the hub had not cleaned it up yet.
+        let listed = try orgs.bundlePaths()
+        #expect(listed.count == 2)
+
+        // Between listing the drop and opening the files, the hub cleans up bundle 1 (acknowledged)
+        // and someone takes bundle 2 away: the first is skipped, the second is "run again".
+        let removing = Environment(lockTimeout: 0) { point in
+            if point == "sync.listed" { for path in listed { unlink(path) } }
+        }
+        let racing = try Org(home: orgs.spoke.home, environment: removing, locking: false)
+        let before = try orgs.spokeFingerprint()
+        let outcome = try racing.sync(from: orgs.drop)
+        #expect(outcome.applied == 0 && outcome.skipped == 1)
+        #expect(outcome.failures.map(\.exitCode) == [.temporaryFailure])
+        #expect(outcome.failures.first?.message.contains("Run again") == true)
+        #expect(try orgs.spokeFingerprint() == before)
+    }
+
     @Test func theBundleLifetimeIsAnOption() throws {
         let orgs = try ConnectedOrgs()
         _ = try orgs.hub.export(to: orgs.drop, options: ExportOptions(bundleLifetimeDays: 1))

@@ -28,6 +28,9 @@ public struct DropDirectory: Sendable {
 
     public func pathOf(_ name: String) -> String { path + "/" + name }
 
+    /// Whether the file `name` is (still) in the directory.
+    public func holds(_ name: String) -> Bool { access(pathOf(name), F_OK) == 0 }
+
     /// A temporary name that still tells which file it will become: `.xo-tmp-` and 12 random hex digits, `-`, the name.
     public func temporaryPath(for name: String) throws -> String {
         pathOf(Self.temporaryPrefix + (try randomBytes(6)).hexString + "-" + name)

@@ -31,8 +31,8 @@ public struct Environment: Sendable {
     public var lockTimeout: Double
     /// Called at the named points of a run where a crash must lose nothing
     /// (`export.record`, `export.written`, `export.committed`, `export.published`,
-    /// `sync.record`, `sync.applied`, `sync.committed`, `accept.written`);
-    /// tests use it to kill the process there. Nil in normal runs.
+    /// `sync.listed`, `sync.record`, `sync.applied`, `sync.committed`, `accept.written`);
+    /// tests use it to kill the process or change the drop directory there. Nil in normal runs.
     public var checkpoint: (@Sendable (String) -> Void)?
 
     public init(

@@ -37,6 +37,7 @@ extension Org {
         outcome: inout SyncOutcome
     ) throws {
         let (bundles, inProgress) = try drop.bundles(for: hub.id)
+        environment.checkpoint?("sync.listed")
         var latest = try ledger.latest(hub.id)
         var stopped = false
         var sawNew = false
@@ -72,7 +73,15 @@ extension Org {
                     (sequence, file) = bundles[next]
                     index = next + 1
                 }
-                let bundle = try VerifiedBundle(path: drop.pathOf(file), trust: hub.trust, now: environment.now())
+                let bundle: VerifiedBundle
+                do {
+                    bundle = try VerifiedBundle(path: drop.pathOf(file), trust: hub.trust, now: environment.now())
+                } catch  where !drop.holds(file) {
+                    throw XOShareError(
+                        .temporaryFailure,
+                        "The bundle \(file) from \(hub.name) was removed from \(drop.path) while this run was reading it; nothing of it was applied. Run again."
+                    )
+                }
                 guard bundle.header.sequence == sequence else {
                     throw XOShareError.badData(
                         "The bundle \(file) holds sequence \(bundle.header.sequence), not the \(sequence) its name says: it was renamed; it was not applied."
@@ -122,11 +131,17 @@ extension Org {
     }
 
     /// A bundle at or below the applied sequence is fine when it is the very bundle
-    /// applied (a copy not yet cleaned up); anything else is a replay or a conflict.
+    /// applied (a copy not yet cleaned up, or one the hub removes while this run looks at it);
+    /// anything else is a replay or a conflict.
     private func checkLeftover(
         _ file: String, sequence: Int64, of hub: AcceptedHub, in drop: DropDirectory, ledger: SpokeLedger
     ) throws {
-        let header = try VerifiedBundle.signedHeader(at: drop.pathOf(file), trust: hub.trust)
+        let header: BundleHeader
+        do {
+            header = try VerifiedBundle.signedHeader(at: drop.pathOf(file), trust: hub.trust)
+        } catch  where !drop.holds(file) {
+            return  // The hub read this org's receipt and cleaned the bundle up meanwhile.
+        }
         guard let record = try ledger.applied(hub.id, sequence: sequence), record.bundleHash == header.bundleHash else {
             throw XOShareError.badData(
                 "The bundle \(file) is older than the last bundle applied from \(hub.name) and is not the bundle \(sequence) that was applied: a replay or a conflicting copy; it was not applied. Remove it from the drop directory."
