@@ -133,8 +133,7 @@ final class CapturingHandler: BundleContentHandler {
                 previousBundleHash: [UInt8](repeating: 0, count: 32),
                 createdAt: now, expiresAt: now + 3600)
             let written = try BundleWriter.write(
-                into: orgs.drop, parameters: parameters, signingKey: key, manifest: manifest
-            ) { _ in }
+                into: orgs.drop, parameters: parameters, signingKey: key, manifest: manifest, streams: [])
             try written.publish()
             let outcome = try orgs.spoke.sync(from: orgs.drop)
             #expect(outcome.failures.map(\.exitCode) == [.dataError])
@@ -285,8 +284,8 @@ extension Array where Element == UInt8 {
             format: 1, hubOrg: "Acme Corp", connection: connection.id.description, sequence: parameters.sequence,
             createdAt: now, kind: "snapshot", objects: [], segmentLimit: 1 << 20)
         let late = try BundleWriter.write(
-            into: orgs.drop, parameters: parameters, signingKey: try orgs.hub.signingKey.get(), manifest: manifest
-        ) { _ in }
+            into: orgs.drop, parameters: parameters, signingKey: try orgs.hub.signingKey.get(), manifest: manifest,
+            streams: [])
         try late.publish()
         let before = try orgs.spokeFingerprint()
         let outcome = try orgs.spoke.sync(from: orgs.drop)

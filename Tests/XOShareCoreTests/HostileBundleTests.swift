@@ -176,12 +176,8 @@ import XOShareTestSupport
             previousBundleHash: [UInt8](repeating: 0, count: 32), createdAt: now, expiresAt: now + 3600)
         let bundle = try BundleWriter.write(
             into: orgs.drop, parameters: parameters, signingKey: try orgs.hub.signingKey.get(),
-            manifest: manifest(objects: [object(name, field: "it's [odd]")])
-        ) { content in
-            try content.beginObject(0)
-            content.segment.append(record([.integer(1), .string("Robert'); DROP TABLE Students;--")]))
-            try content.endRecord()
-        }
+            manifest: manifest(objects: [object(name, field: "it's [odd]")]),
+            streams: [try stream(of: [record([.integer(1), .string("Robert'); DROP TABLE Students;--")])])])
         try bundle.publish()
         #expect(try orgs.spoke.sync(from: orgs.drop).applied == 1)
         let spokeDatabase = try Database(path: orgs.directory.file("spoke.db"), mode: .readOnly)
@@ -189,6 +185,17 @@ import XOShareTestSupport
         #expect(
             try spokeDatabase.rows("SELECT \(quoteIdentifier("it's [odd]")) FROM \(quoteIdentifier(name + "__xo"))")
                 == [[.string("Robert'); DROP TABLE Students;--")]])
+    }
+
+    /// The records of the first object of a manifest, encoded for a bundle.
+    func stream(of records: [[UInt8]]) throws -> RecordStream {
+        let stream = try RecordStream(
+            object: 0, objectName: "test", spoolDirectory: orgs.directory.path, modificationTime: 0)
+        for record in records {
+            stream.segment.append(record)
+            try stream.endRecord()
+        }
+        return stream
     }
 
     /// A genuine bundle of the fixtures with small chunks, so that it has many.
@@ -199,14 +206,8 @@ import XOShareTestSupport
             previousBundleHash: [UInt8](repeating: 0, count: 32), createdAt: now, expiresAt: now + 3600)
         parameters.chunkSize = 64
         let bundle = try BundleWriter.write(
-            into: orgs.drop, parameters: parameters, signingKey: try orgs.hub.signingKey.get(), manifest: manifest()
-        ) { content in
-            try content.beginObject(0)
-            for id in 1...50 {
-                content.segment.append(record([.integer(Int64(id)), .string("Account number \(id)")]))
-                try content.endRecord()
-            }
-        }
+            into: orgs.drop, parameters: parameters, signingKey: try orgs.hub.signingKey.get(), manifest: manifest(),
+            streams: [try stream(of: (1...50).map { record([.integer(Int64($0)), .string("Account number \($0)")]) })])
         try bundle.publish()
         return bundle
     }

@@ -29,8 +29,6 @@ public struct BundleParameters {
     public var compressionLevel = 3
     public var compressionThreads = 0
     public var chunkSize: UInt32 = 1 << 20
-    /// The size at which a data entry is closed and the next begun.
-    public var segmentTarget = 1 << 20
     /// Tests only: a decompressed size to declare instead of the true one, as a hostile hub might.
     var declaredArchiveSize: UInt64?
 
@@ -49,31 +47,49 @@ public struct BundleParameters {
     }
 }
 
-/// Writes one bundle: the content goes through tar, zstd and AES-GCM chunks to a
-/// temporary file; then the header is signed and written in front and the file
-/// is flushed. `publish` then renames it to its final name.
+/// Writes one bundle: the archive goes through AES-GCM chunks to a temporary
+/// file; then the header is signed and written in front and the file is
+/// flushed. `publish` then renames it to its final name.
 public enum BundleWriter {
+    /// Writes a bundle whose archive is the manifest, then `streams` (the records of
+    /// each manifest object that has any, in manifest order), then the summary.
     public static func write(
         into drop: DropDirectory, parameters: BundleParameters, signingKey: SigningKey, manifest: Manifest,
-        content: (BundleContentWriter) throws -> Void
+        streams: [RecordStream]
     ) throws -> WrittenBundle {
         var recordCounts: [Int64] = []
-        var written = try write(into: drop, parameters: parameters, signingKey: signingKey) { archive in
-            let contentWriter = try BundleContentWriter(
-                archive: archive, manifest: manifest, segmentTarget: parameters.segmentTarget)
-            try content(contentWriter)
-            try contentWriter.finish()
-            recordCounts = contentWriter.recordCounts
+        var written = try write(into: drop, parameters: parameters, signingKey: signingKey) { sink in
+            let layout = try BundleArchiveWriter.write(
+                manifest: manifest, streams: streams, modificationTime: parameters.createdAt,
+                compressionLevel: parameters.compressionLevel, to: sink)
+            recordCounts = layout.recordCounts
+            return layout.archiveSize
         }
         written.recordCounts = recordCounts
         return written
     }
 
-    /// Writes a bundle whose archive entries the caller lays out itself (the format's
-    /// layout above, or, in tests, anything a hostile hub could send).
+    /// Writes a bundle whose archive entries the caller lays out itself (in tests,
+    /// anything a hostile hub could send), compressed in a single zstd frame.
     static func write(
         into drop: DropDirectory, parameters: BundleParameters, signingKey: SigningKey,
         archive fill: (ArchiveWriter) throws -> Void
+    ) throws -> WrittenBundle {
+        try write(into: drop, parameters: parameters, signingKey: signingKey) { sink in
+            let archive = try ArchiveWriter(
+                sink: sink, compressionLevel: parameters.compressionLevel, threads: parameters.compressionThreads,
+                modificationTime: parameters.createdAt)
+            try fill(archive)
+            try archive.close()
+            return UInt64(archive.uncompressedByteCount)
+        }
+    }
+
+    /// Writes the header space, then the encrypted payload `fill` writes to the sink
+    /// (returning the size of its archive before compression), then the signed header.
+    private static func write(
+        into drop: DropDirectory, parameters: BundleParameters, signingKey: SigningKey,
+        payload fill: (ByteSink) throws -> UInt64
     ) throws -> WrittenBundle {
         let finalName = drop.bundleName(parameters.connectionID, sequence: parameters.sequence)
         let temporary = try drop.temporaryPath(for: finalName)
@@ -86,19 +102,15 @@ public enum BundleWriter {
                 secret: parameters.secret, salt: salt, connectionID: parameters.connectionID,
                 sequence: parameters.sequence)
             let sink = EncryptingFileSink(file: file, cipher: cipher, chunkSize: Int(parameters.chunkSize))
-            let archive = try ArchiveWriter(
-                sink: sink, compressionLevel: parameters.compressionLevel, threads: parameters.compressionThreads,
-                modificationTime: parameters.createdAt)
-            try fill(archive)
-            try archive.close()
-            let archiveSize = parameters.declaredArchiveSize ?? UInt64(archive.uncompressedByteCount)
+            let archiveSize = try fill(sink)
             let sealed = try sink.finish()
             let header = BundleHeader(
                 kind: parameters.kind, connectionID: parameters.connectionID, hubPublicKey: signingKey.publicKey,
                 sequence: parameters.sequence, previousBundleHash: parameters.previousBundleHash,
                 createdAt: parameters.createdAt, expiresAt: parameters.expiresAt, salt: salt,
                 chunkSize: parameters.chunkSize, chunkCount: sealed.chunkCount, payloadSize: sealed.payloadSize,
-                payloadHash: sealed.hash, compressedSize: sealed.compressedSize, archiveSize: archiveSize)
+                payloadHash: sealed.hash, compressedSize: sealed.compressedSize,
+                archiveSize: parameters.declaredArchiveSize ?? archiveSize)
             let signed = header.signedBytes
             try file.write(signed + (try signingKey.signature(for: signed)), at: 0)
             try file.synchronize()
@@ -112,6 +124,42 @@ public enum BundleWriter {
     }
 }
 
+/// Lays out a bundle archive as zstd frames: the manifest, each object's
+/// records in data entries (from its `RecordStream`), then the summary and
+/// the end of the tar stream.
+public enum BundleArchiveWriter {
+    public static func write(
+        manifest: Manifest, streams: [RecordStream], modificationTime: Int64, compressionLevel: Int = 3,
+        to sink: ByteSink
+    ) throws -> (archiveSize: UInt64, recordCounts: [Int64]) {
+        precondition(
+            zip(streams, streams.dropFirst()).allSatisfy { $0.object < $1.object }
+                && streams.allSatisfy { $0.object < manifest.objects.count },
+            "record streams follow the manifest's order")
+        let frames = try FrameEncoder(modificationTime: modificationTime, compressionLevel: compressionLevel)
+        let head = try manifest.encoded().withUnsafeBytes { try frames.frame(entries: [(Manifest.entryName, $0)]) }
+        try head.compressed.withUnsafeBytes { try sink.write($0) }
+        var archiveSize = UInt64(head.archiveSize)
+        var counts = Array(repeating: Summary.ObjectCount(records: 0, segments: 0), count: manifest.objects.count)
+        for stream in streams {
+            try stream.finish()
+            try stream.copy(to: sink)
+            archiveSize += stream.archiveSize
+            counts[stream.object] = Summary.ObjectCount(
+                records: stream.recordCount, segments: Int64(stream.segmentCount))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let summary = Array(try encoder.encode(Summary(objects: counts)))
+        let tail = try summary.withUnsafeBytes {
+            try frames.frame(entries: [(Summary.entryName, $0)], endsArchive: true)
+        }
+        try tail.compressed.withUnsafeBytes { try sink.write($0) }
+        archiveSize += UInt64(tail.archiveSize)
+        return (archiveSize, counts.map(\.records))
+    }
+}
+
 extension WrittenBundle {
     /// Moves the bundle to its final name, where spokes look for it, and flushes the directory.
     public func publish() throws {
@@ -122,73 +170,5 @@ extension WrittenBundle {
     /// Removes the bundle while it is still under its temporary name.
     public func discard() {
         unlink(temporaryPath)
-    }
-}
-
-/// Lays out a bundle archive: the manifest, each object's records in data
-/// entries of about `segmentTarget` bytes (never more than the manifest's
-/// `segmentLimit`), then the summary.
-public final class BundleContentWriter {
-    private let archive: ArchiveWriter
-    private let manifest: Manifest
-    private let segmentTarget: Int
-    private var currentObject = -1
-    private var segmentIndex = 0
-    private var segmentCounts: [Int64]
-    public private(set) var recordCounts: [Int64]
-    /// The data entry being filled; callers append one record, then call `endRecord()`.
-    public var segment = ByteWriter()
-    /// Called after each record (tests use it to interrupt a run mid-bundle).
-    var onRecord: (() -> Void)?
-
-    init(archive: ArchiveWriter, manifest: Manifest, segmentTarget: Int) throws {
-        self.archive = archive
-        self.segmentTarget = min(segmentTarget, manifest.segmentLimit)
-        self.manifest = manifest
-        segmentCounts = Array(repeating: 0, count: manifest.objects.count)
-        recordCounts = Array(repeating: 0, count: manifest.objects.count)
-        segment = ByteWriter(capacity: self.segmentTarget + 64 * 1024)
-        try archive.addFile(named: Manifest.entryName, contents: try manifest.encoded())
-    }
-
-    /// Starts the records of object `index` (objects are written in manifest order).
-    public func beginObject(_ index: Int) throws {
-        precondition(index > currentObject && index < manifest.objects.count)
-        try flushSegment()
-        currentObject = index
-        segmentIndex = 0
-    }
-
-    /// Counts the record just appended to `segment` and writes the entry once it is full.
-    @inline(__always)
-    public func endRecord() throws {
-        recordCounts[currentObject] += 1
-        onRecord?()
-        if segment.bytes.count >= segmentTarget {
-            guard segment.bytes.count <= manifest.segmentLimit else {
-                throw XOShareError.badData(
-                    "A record of \(manifest.objects[currentObject].name) takes more than \(manifest.segmentLimit >> 20) MiB, the most one bundle entry can hold; it cannot be shared."
-                )
-            }
-            try flushSegment()
-        }
-    }
-
-    private func flushSegment() throws {
-        guard currentObject >= 0, !segment.bytes.isEmpty else { return }
-        try archive.addFile(
-            named: segmentEntryName(object: currentObject, segment: segmentIndex), contents: segment.bytes)
-        segmentIndex += 1
-        segmentCounts[currentObject] += 1
-        segment.removeAll()
-    }
-
-    func finish() throws {
-        try flushSegment()
-        let summary = Summary(
-            objects: zip(recordCounts, segmentCounts).map { Summary.ObjectCount(records: $0, segments: $1) })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try archive.addFile(named: Summary.entryName, contents: Array(try encoder.encode(summary)))
     }
 }

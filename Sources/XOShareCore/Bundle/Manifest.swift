@@ -102,6 +102,6 @@ public struct Summary: Sendable, Codable, Equatable {
 func segmentEntryName(object: Int, segment: Int) -> String { "data/\(object)/\(segment)" }
 
 /// The largest data entry a reader accepts, whatever a manifest says.
-let maximumSegmentLimit = 64 << 20
+public let maximumSegmentLimit = 64 << 20
 /// The largest manifest or summary a reader accepts.
 let maximumMetadataEntrySize = 16 << 20

@@ -43,6 +43,14 @@ public final class SHA256 {
         return digest
     }
 
+    /// Writes the digest to `digest` (32 bytes), without allocating; `reset` before the next update.
+    @inline(__always)
+    public func finalize(into digest: UnsafeMutableRawBufferPointer) {
+        precondition(digest.count >= Self.byteCount)
+        var length: UInt32 = 0
+        EVP_DigestFinal_ex(context, digest.baseAddress!.assumingMemoryBound(to: UInt8.self), &length)
+    }
+
     public static func hash(_ bytes: [UInt8]) -> [UInt8] {
         let hasher = SHA256()
         hasher.update(bytes)

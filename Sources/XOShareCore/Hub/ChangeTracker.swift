@@ -3,7 +3,7 @@ import Foundation
 /// Finds what changed in the shared objects since earlier exports, with no
 /// help from the hub's applications (no timestamps, triggers or change logs).
 ///
-/// Each export run scans every shared object once and compares the hash of each
+/// Each export run reads every shared object once and compares the hash of each
 /// record's shared fields with the hash recorded by the previous run. A record
 /// that is new or changed gets the run's version; a record that disappeared
 /// keeps a tombstone with that version. A connection whose last bundle brought
@@ -12,8 +12,11 @@ import Foundation
 /// and every connection gets it whole.
 ///
 /// The tracking tables live in the hub's state database; the org database is
-/// attached read-only as `org` to the same connection, so that SQLite does the
-/// whole comparison in one statement, hashing through `xo_row_hash()`.
+/// attached read-only as `org` to the same connection. The scan walks the
+/// object and its tracking table side by side in key order (`ObjectScan`),
+/// and the records it encodes to hash them are the records the bundles carry:
+/// the complete object and this run's changes go into `RecordStream`s as they
+/// are read, once for all the spokes that need them.
 struct ChangeTracker {
     let connection: Database
 
@@ -23,32 +26,77 @@ struct ChangeTracker {
         try connection.defineBlobFunction("xo_row_hash") { hasher.hash($0) }
     }
 
-    /// What the scan found, for the connections to pick their changes from.
-    struct Update {
-        var version: Int64
-        /// For each object, the version at which its tracking last started over.
-        var resetVersions: [String: Int64]
-        /// For each object, the table that tracks it.
-        var tables: [String: String]
+    /// What a connection about to get a bundle needs from the scan.
+    struct Reader {
+        /// The tracking version of the connection's last bundle (0: none yet).
+        var since: Int64
+        /// Whether it gets every object whole.
+        var snapshot: Bool
     }
 
-    /// Records the current state of every shared object under a new version.
-    func update(objects: [ObjectSchema]) throws -> Update {
+    /// One shared object after the scan.
+    struct TrackedObject {
+        var schema: ObjectSchema
+        /// The table that tracks it.
+        var table: String
+        /// The version at which its tracking last started over.
+        var resetVersion: Int64
+        /// Every record, when some reader gets the object whole.
+        var complete: RecordStream?
+        /// The records changed in this run, when some reader's last bundle is from the run before.
+        var latestChanges: RecordStream?
+    }
+
+    /// What the scan found, for the connections to pick their records from.
+    struct Update {
+        var version: Int64
+        var objects: [TrackedObject]
+
+        /// Whether `reader` gets object `index` whole.
+        func isComplete(_ index: Int, for reader: Reader) -> Bool {
+            reader.snapshot || objects[index].resetVersion > reader.since
+        }
+    }
+
+    /// Records the current state of every shared object under a new version,
+    /// writing the record streams `readers` need as it reads.
+    func update(
+        objects: [ObjectSchema], readers: [Reader], makeStream: (_ object: Int) throws -> RecordStream
+    ) throws -> Update {
         let state = StateStore(connection: connection)
         let version = (Int64(try state.setting("tracking_version") ?? "0") ?? 0) + 1
-        var update = Update(version: version, resetVersions: [:], tables: [:])
         let shared = Set(objects.map(\.name))
         for row in try connection.rows("SELECT id, object FROM main.tracked_object")
         where !shared.contains(row[1].string) {
             try connection.execute("DROP TABLE IF EXISTS main.\(Self.tableName(row[0].integer ?? 0))")
             try connection.run("DELETE FROM main.tracked_object WHERE id = ?", [row[0]])
         }
-        for object in objects {
+        var update = Update(version: version, objects: [])
+        for (index, object) in objects.enumerated() {
             let (table, reset) = try trackingTable(for: object, version: version)
-            update.tables[object.name] = table
-            update.resetVersions[object.name] = reset
-            // A table made in this run has no earlier records, so none can have vanished.
-            try recordChanges(of: object, in: table, version: version, findDeletions: reset != version)
+            var tracked = TrackedObject(schema: object, table: table, resetVersion: reset)
+            update.objects.append(tracked)
+            let wantsComplete = readers.contains { update.isComplete(index, for: $0) }
+            let wantsLatest = readers.contains { !update.isComplete(index, for: $0) && $0.since == version - 1 }
+            tracked.complete = wantsComplete ? try makeStream(index) : nil
+            tracked.latestChanges = wantsLatest ? try makeStream(index) : nil
+            do {
+                try ObjectScan(
+                    connection: connection, object: object, table: table, version: version,
+                    isNewTable: reset == version
+                ).run(complete: tracked.complete, changes: tracked.latestChanges)
+            } catch ObjectScan.OutOfOrder.keys {
+                // SQLite ordered the keys in a way the scan does not (a collation other than
+                // BINARY, a UTF-16 database): nothing was recorded yet, so start over with SQL.
+                tracked.complete = wantsComplete ? try makeStream(index) : nil
+                tracked.latestChanges = wantsLatest ? try makeStream(index) : nil
+                try recordChangesWithSQL(of: object, in: table, version: version, findDeletions: reset != version)
+                if let complete = tracked.complete { try writeAllRecords(of: object, to: complete) }
+                if let changes = tracked.latestChanges {
+                    try writeChanges(of: object, tracked: table, after: version - 1, to: changes)
+                }
+            }
+            update.objects[index] = tracked
         }
         try state.setSetting("tracking_version", String(version))
         return update
@@ -87,8 +135,11 @@ struct ChangeTracker {
         return (table, version)
     }
 
-    /// Gives the new version to each record whose hash changed and a tombstone to each record that is gone.
-    private func recordChanges(of object: ObjectSchema, in table: String, version: Int64, findDeletions: Bool) throws {
+    /// The slower way, for keys the scan cannot walk in order: one SQL statement gives the
+    /// new version to each record whose hash changed, another a tombstone to each record that is gone.
+    private func recordChangesWithSQL(of object: ObjectSchema, in table: String, version: Int64, findDeletions: Bool)
+        throws
+    {
         let source = "org." + quoteIdentifier(object.name)
         let key = quoteIdentifier(object.primaryKey)
         let columns = object.fields.map { "t." + quoteIdentifier($0.name) }.joined(separator: ", ")
@@ -108,9 +159,43 @@ struct ChangeTracker {
             """, [.integer(version)])
     }
 
-    /// Whether any record tracked in `table` changed after `version`.
-    func hasChanges(in table: String, after version: Int64) throws -> Bool {
-        try !connection.rows("SELECT 1 FROM main.\(table) WHERE version > ? LIMIT 1", [.integer(version)]).isEmpty
+    /// Writes every record of `object` to `stream`.
+    func writeAllRecords(of object: ObjectSchema, to stream: RecordStream) throws {
+        let columns = object.fields.map { quoteIdentifier($0.name) }.joined(separator: ", ")
+        let statement = try connection.prepare(
+            "SELECT \(columns) FROM org.\(quoteIdentifier(object.name)) WHERE \(quoteIdentifier(object.primaryKey)) IS NOT NULL"
+        )
+        try Self.writeUpserts(from: statement, fieldCount: Int32(object.fields.count), to: stream)
+    }
+
+    /// Writes the records of `object` tracked in `table` that changed after `version`: upserts, then deletes.
+    func writeChanges(of object: ObjectSchema, tracked table: String, after version: Int64, to stream: RecordStream)
+        throws
+    {
+        let key = quoteIdentifier(object.primaryKey)
+        let columns = object.fields.map { "t." + quoteIdentifier($0.name) }.joined(separator: ", ")
+        let changed = try connection.prepare(
+            """
+            SELECT \(columns) FROM main.\(table) AS s JOIN org.\(quoteIdentifier(object.name)) AS t ON t.\(key) = s.key
+            WHERE s.version > ? AND s.hash IS NOT NULL
+            """)
+        try changed.bind([.integer(version)])
+        try Self.writeUpserts(from: changed, fieldCount: Int32(object.fields.count), to: stream)
+        let deleted = try connection.prepare("SELECT key FROM main.\(table) WHERE version > ? AND hash IS NULL")
+        try deleted.bind([.integer(version)])
+        while try deleted.step() {
+            stream.segment.append(RecordCodec.Operation.delete.rawValue)
+            RecordCodec.appendColumn(deleted, 0, to: &stream.segment)
+            try stream.endRecord()
+        }
+    }
+
+    private static func writeUpserts(from statement: Statement, fieldCount: Int32, to stream: RecordStream) throws {
+        while try statement.step() {
+            stream.segment.append(RecordCodec.Operation.upsert.rawValue)
+            for column in 0..<fieldCount { RecordCodec.appendColumn(statement, column, to: &stream.segment) }
+            try stream.endRecord()
+        }
     }
 
     /// Forgets the tombstones every connection has already been sent.
@@ -123,18 +208,29 @@ struct ChangeTracker {
 }
 
 /// The hash that tells whether a record's shared fields changed: the first 16
-/// bytes of the SHA-256 of the record as a bundle encodes it (so a change of
-/// storage class counts as a change).
+/// bytes of the SHA-256 of the record's values as a bundle encodes them (so a
+/// change of storage class counts as a change).
 final class RowHasher {
     static let byteCount = 16
     private var encoded = ByteWriter(capacity: 4096)
     private let hasher = SHA256()
+    private let digest = UnsafeMutableRawBufferPointer.allocate(byteCount: SHA256.byteCount, alignment: 8)
 
+    deinit { digest.deallocate() }
+
+    /// The hash of the values a SQL function call got (`xo_row_hash()`).
     func hash(_ arguments: SQLFunctionArguments) -> [UInt8] {
         encoded.removeAll()
         for index in arguments.indices { RecordCodec.appendColumn(arguments, index, to: &encoded) }
+        return encoded.bytes.withUnsafeBytes { Array(hash(encodedValues: $0)) }
+    }
+
+    /// The hash of values already encoded, valid until the next call.
+    @inline(__always)
+    func hash(encodedValues: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         hasher.reset()
-        encoded.bytes.withUnsafeBytes { hasher.update($0) }
-        return Array(hasher.finalize().prefix(Self.byteCount))
+        hasher.update(encodedValues)
+        hasher.finalize(into: digest)
+        return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(digest)[0..<Self.byteCount])
     }
 }

@@ -54,6 +54,7 @@ extension Org {
         refused += try collectReceipts(from: drop)
 
         let work = try openWorkConnection()
+        let now = environment.now()
         var written: [ExportedBundle] = []
         do {
             try work.transaction {
@@ -63,25 +64,39 @@ extension Org {
                 if !active.isEmpty {
                     let objects = try currentSchemas(in: work)
                     let tracker = try ChangeTracker(connection: work)
-                    let update = try tracker.update(objects: objects)
-                    for connection in active {
-                        let full =
-                            options.full
-                            && (options.fullSpokes.isEmpty || options.fullSpokes.contains(connection.spokeName))
+                    let readers = active.map { connection in
+                        ChangeTracker.Reader(
+                            since: connection.exportedVersion,
+                            snapshot: connection.exportedVersion == 0
+                                || (options.full
+                                    && (options.fullSpokes.isEmpty || options.fullSpokes.contains(connection.spokeName)))
+                        )
+                    }
+                    let makeStream = { (index: Int) throws -> RecordStream in
+                        let stream = try RecordStream(
+                            object: index, objectName: objects[index].name, spoolDirectory: self.home.path,
+                            modificationTime: now)
+                        if let checkpoint = self.environment.checkpoint {
+                            stream.onRecord = { checkpoint("export.record") }
+                        }
+                        return stream
+                    }
+                    let update = try tracker.update(objects: objects, readers: readers, makeStream: makeStream)
+                    for (connection, reader) in zip(active, readers) {
                         if let bundle = try exportChanges(
-                            for: connection, objects: objects, update: update, tracker: tracker, full: full,
-                            work: work, into: drop, options: options)
+                            for: connection, reader: reader, update: update, tracker: tracker, makeStream: makeStream,
+                            work: work, into: drop, now: now, options: options)
                         {
                             written.append(ExportedBundle(spoke: connection.spokeName, bundle: bundle))
                         }
                     }
                     try tracker.discardTombstones(
-                        in: Array(update.tables.values),
+                        in: update.objects.map(\.table),
                         seenBy: try state.spokeConnections().filter { $0.state == .connected }.map(\.exportedVersion))
                 }
                 for connection in connections
                 where connection.state == .revoked && connection.noticeSequence == nil && connection.acceptedAt != nil {
-                    let notice = try writeRevocationNotice(for: connection, state: state, into: drop)
+                    let notice = try writeRevocationNotice(for: connection, state: state, into: drop, now: now)
                     written.append(ExportedBundle(spoke: connection.spokeName, bundle: notice))
                 }
             }
@@ -146,48 +161,40 @@ extension Org {
 
     /// Writes the bundle one connection needs, or nothing when nothing changed for it.
     private func exportChanges(
-        for connection: SpokeConnection, objects: [ObjectSchema], update: ChangeTracker.Update,
-        tracker: ChangeTracker, full: Bool, work: Database, into drop: DropDirectory, options: ExportOptions
+        for connection: SpokeConnection, reader: ChangeTracker.Reader, update: ChangeTracker.Update,
+        tracker: ChangeTracker, makeStream: (Int) throws -> RecordStream, work: Database, into drop: DropDirectory,
+        now: Int64, options: ExportOptions
     ) throws -> WrittenBundle? {
-        let since = connection.exportedVersion
-        let isSnapshot = full || since == 0
-        let manifestObjects = objects.map { object in
-            ManifestObject(object, complete: isSnapshot || (update.resetVersions[object.name] ?? 0) > since)
+        let manifestObjects = update.objects.indices.map { index in
+            ManifestObject(update.objects[index].schema, complete: update.isComplete(index, for: reader))
         }
-        let sharesHash = try Self.sharesHash(objects)
-        if !isSnapshot, sharesHash == connection.exportedSharesHash,
-            !manifestObjects.contains(where: \.complete),
-            try !update.tables.values.contains(where: { try tracker.hasChanges(in: $0, after: since) })
+        // The streams the scan wrote serve every connection at the same point; one that
+        // missed runs gets its changes read from the tracking table.
+        let streams = try update.objects.enumerated().map { index, object in
+            if manifestObjects[index].complete, let complete = object.complete { return complete }
+            if reader.since == update.version - 1, let latest = object.latestChanges { return latest }
+            let stream = try makeStream(index)
+            try tracker.writeChanges(of: object.schema, tracked: object.table, after: reader.since, to: stream)
+            return stream
+        }
+        let sharesHash = try Self.sharesHash(update.objects.map(\.schema))
+        if !reader.snapshot, sharesHash == connection.exportedSharesHash,
+            !manifestObjects.contains(where: \.complete), streams.allSatisfy({ $0.recordCount == 0 })
         {
             environment.report(.nothingToExport(spoke: connection.spokeName, sequence: connection.lastSequence))
             return nil
         }
-        let now = environment.now()
         let sequence = connection.lastSequence + 1
-        let kind: BundleHeader.Kind = isSnapshot ? .snapshot : .delta
-        var parameters = BundleParameters(
+        let kind: BundleHeader.Kind = reader.snapshot ? .snapshot : .delta
+        let parameters = BundleParameters(
             kind: kind, connectionID: connection.id, secret: connection.secret, sequence: sequence,
             previousBundleHash: connection.lastBundleHash ?? [UInt8](repeating: 0, count: 32), createdAt: now,
             expiresAt: now + Int64(options.bundleLifetimeDays) * 86_400)
-        parameters.compressionThreads = options.compressionThreads
         let manifest = Manifest(
             format: Manifest.formatVersion, hubOrg: name, connection: connection.id.description, sequence: sequence,
             createdAt: now, kind: kind.name, objects: manifestObjects, segmentLimit: maximumSegmentLimit)
         let written = try BundleWriter.write(
-            into: drop, parameters: parameters, signingKey: try signingKey.get(), manifest: manifest
-        ) { content in
-            if let checkpoint = environment.checkpoint { content.onRecord = { checkpoint("export.record") } }
-            for (index, object) in manifestObjects.enumerated() {
-                try content.beginObject(index)
-                if object.complete {
-                    try Self.writeAllRecords(of: object.schema, from: work, to: content)
-                } else {
-                    try Self.writeChangedRecords(
-                        of: object.schema, tracked: update.tables[object.name] ?? "", after: since, from: work,
-                        to: content)
-                }
-            }
-        }
+            into: drop, parameters: parameters, signingKey: try signingKey.get(), manifest: manifest, streams: streams)
         environment.checkpoint?("export.written")
         do {
             try StateStore(connection: work).recordExport(
@@ -205,53 +212,10 @@ extension Org {
         SHA256.hash(try objects.flatMap { try ChangeTracker.schemaHash($0) })
     }
 
-    private static func writeAllRecords(of object: ObjectSchema, from work: Database, to content: BundleContentWriter)
-        throws
-    {
-        let columns = object.fields.map { quoteIdentifier($0.name) }.joined(separator: ", ")
-        let statement = try work.prepare(
-            "SELECT \(columns) FROM org.\(quoteIdentifier(object.name)) WHERE \(quoteIdentifier(object.primaryKey)) IS NOT NULL"
-        )
-        try writeUpserts(from: statement, fieldCount: Int32(object.fields.count), to: content)
-    }
-
-    private static func writeChangedRecords(
-        of object: ObjectSchema, tracked table: String, after version: Int64, from work: Database,
-        to content: BundleContentWriter
-    ) throws {
-        let key = quoteIdentifier(object.primaryKey)
-        let columns = object.fields.map { "t." + quoteIdentifier($0.name) }.joined(separator: ", ")
-        let changed = try work.prepare(
-            """
-            SELECT \(columns) FROM main.\(table) AS s JOIN org.\(quoteIdentifier(object.name)) AS t ON t.\(key) = s.key
-            WHERE s.version > ? AND s.hash IS NOT NULL
-            """)
-        try changed.bind([.integer(version)])
-        try writeUpserts(from: changed, fieldCount: Int32(object.fields.count), to: content)
-        let deleted = try work.prepare("SELECT key FROM main.\(table) WHERE version > ? AND hash IS NULL")
-        try deleted.bind([.integer(version)])
-        while try deleted.step() {
-            content.segment.append(RecordCodec.Operation.delete.rawValue)
-            RecordCodec.appendColumn(deleted, 0, to: &content.segment)
-            try content.endRecord()
-        }
-    }
-
-    private static func writeUpserts(from statement: Statement, fieldCount: Int32, to content: BundleContentWriter)
-        throws
-    {
-        while try statement.step() {
-            content.segment.append(RecordCodec.Operation.upsert.rawValue)
-            for column in 0..<fieldCount { RecordCodec.appendColumn(statement, column, to: &content.segment) }
-            try content.endRecord()
-        }
-    }
-
     /// Writes the last bundle of a revoked connection, telling the spoke it ended.
-    func writeRevocationNotice(for connection: SpokeConnection, state: StateStore, into drop: DropDirectory) throws
-        -> WrittenBundle
-    {
-        let now = environment.now()
+    func writeRevocationNotice(
+        for connection: SpokeConnection, state: StateStore, into drop: DropDirectory, now: Int64
+    ) throws -> WrittenBundle {
         let sequence = connection.lastSequence + 1
         let parameters = BundleParameters(
             kind: .revocation, connectionID: connection.id, secret: connection.secret, sequence: sequence,
@@ -262,8 +226,7 @@ extension Org {
             createdAt: now, kind: BundleHeader.Kind.revocation.name, objects: [], segmentLimit: maximumSegmentLimit,
             purge: connection.purgeOnRevoke)
         let written = try BundleWriter.write(
-            into: drop, parameters: parameters, signingKey: try signingKey.get(), manifest: manifest
-        ) { _ in }
+            into: drop, parameters: parameters, signingKey: try signingKey.get(), manifest: manifest, streams: [])
         do {
             try state.recordRevocationNotice(
                 connection.id, sequence: sequence, bundleHash: written.header.bundleHash, at: now)

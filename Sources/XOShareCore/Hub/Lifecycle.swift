@@ -63,7 +63,7 @@ extension Org {
             try work.transaction {
                 let state = StateStore(connection: work)
                 guard let current = try state.spokeConnection(id: connection.id) else { return }
-                notice = try writeRevocationNotice(for: current, state: state, into: drop)
+                notice = try writeRevocationNotice(for: current, state: state, into: drop, now: environment.now())
             }
             if let notice {
                 try notice.publish()

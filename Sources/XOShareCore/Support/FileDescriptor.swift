@@ -56,6 +56,24 @@ public final class FileDescriptor {
 
     deinit { close(rawValue) }
 
+    /// A new file in `directory` that has no name: it is removed as soon as it is
+    /// created, so it goes away when closed, even if the process is killed.
+    public static func unnamed(in directory: String) throws -> FileDescriptor {
+        var template = Array((directory + "/.xo-spool-XXXXXX").utf8CString)
+        let raw = try valueOrErrno("create a temporary file in", directory) {
+            template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        }
+        let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        unlink(path)
+        _ = fcntl(raw, F_SETFD, FD_CLOEXEC)
+        return FileDescriptor(rawValue: raw, path: path)
+    }
+
+    private init(rawValue: Int32, path: String) {
+        self.rawValue = rawValue
+        self.path = path
+    }
+
     /// Writes all of `bytes` at the current position.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0

@@ -44,22 +44,21 @@ public enum FuzzTargets {
     /// A valid archive of the fuzzed kind, as a seed for the corpus.
     public static func sampleArchive(records: [[SQLValue]]) throws -> [UInt8] {
         let sink = MemorySink()
-        let archive = try ArchiveWriter(sink: sink, modificationTime: 0)
         let object = ObjectSchema(
             name: "Account", primaryKey: "Id",
             fields: [FieldSchema(name: "Id", type: "INTEGER"), FieldSchema(name: "Name", type: "TEXT")])
         let manifest = Manifest(
             format: 1, hubOrg: "Fuzz", connection: archiveHeader.connectionID.description, sequence: 1, createdAt: 0,
             kind: "snapshot", objects: [ManifestObject(object, complete: true)], segmentLimit: 1 << 20)
-        let content = try BundleContentWriter(archive: archive, manifest: manifest, segmentTarget: 256)
-        try content.beginObject(0)
+        let stream = try RecordStream(
+            object: 0, objectName: object.name, spoolDirectory: FileManager.default.temporaryDirectory.path,
+            modificationTime: 0, segmentTarget: 256)
         for record in records {
-            content.segment.append(RecordCodec.Operation.upsert.rawValue)
-            for value in record { RecordCodec.append(value, to: &content.segment) }
-            try content.endRecord()
+            stream.segment.append(RecordCodec.Operation.upsert.rawValue)
+            for value in record { RecordCodec.append(value, to: &stream.segment) }
+            try stream.endRecord()
         }
-        try content.finish()
-        try archive.close()
+        _ = try BundleArchiveWriter.write(manifest: manifest, streams: [stream], modificationTime: 0, to: sink)
         return sink.bytes
     }
 }

@@ -1,0 +1,121 @@
+import Foundation
+
+/// One object's records, encoded once for every bundle that carries them.
+///
+/// Records go into data entries of about `segmentTarget` bytes; each entry is
+/// encoded as tar and compressed into its own zstd frame, and the frames are
+/// kept in an unnamed spool file. Bundles then copy the frames (`copy(to:)`)
+/// between their own manifest and summary frames, so a table shared with fifty
+/// spokes is read, encoded and compressed once, not fifty times.
+public final class RecordStream {
+    /// The object's position in the manifests of the bundles that carry the stream.
+    public let object: Int
+    private let objectName: String
+    private let segmentTarget: Int
+    private let segmentLimit: Int
+    /// The data entry being filled; callers append one record, then call `endRecord()`.
+    public var segment: ByteWriter
+    public private(set) var recordCount: Int64 = 0
+    public private(set) var segmentCount = 0
+    /// The tar bytes the frames hold, and the size of the frames.
+    public private(set) var archiveSize: UInt64 = 0
+    public private(set) var compressedSize: UInt64 = 0
+    /// Called after each record (tests use it to interrupt a run mid-bundle).
+    var onRecord: (() -> Void)?
+    private let spool: FileDescriptor
+    private let frames: FrameEncoder
+    private var isFinished = false
+
+    /// - Parameters:
+    ///   - spoolDirectory: a local folder for the spool file (the org's home).
+    ///   - segmentLimit: the largest data entry the bundle's manifest allows.
+    public init(
+        object: Int, objectName: String, spoolDirectory: String, modificationTime: Int64, segmentTarget: Int = 1 << 20,
+        segmentLimit: Int = maximumSegmentLimit, compressionLevel: Int = 3
+    ) throws {
+        self.object = object
+        self.objectName = objectName
+        self.segmentTarget = min(segmentTarget, segmentLimit)
+        self.segmentLimit = segmentLimit
+        segment = ByteWriter(capacity: self.segmentTarget + 64 * 1024)
+        spool = try FileDescriptor.unnamed(in: spoolDirectory)
+        frames = try FrameEncoder(modificationTime: modificationTime, compressionLevel: compressionLevel)
+    }
+
+    /// Counts the record just appended to `segment` and writes the entry once it is full.
+    @inline(__always)
+    public func endRecord() throws {
+        recordCount += 1
+        onRecord?()
+        if segment.bytes.count >= segmentTarget { try flushSegment() }
+    }
+
+    private func flushSegment() throws {
+        guard !segment.bytes.isEmpty else { return }
+        guard segment.bytes.count <= segmentLimit else {
+            throw XOShareError.badData(
+                "A record of \(objectName) takes more than \(segmentLimit >> 20) MiB, the most one bundle entry can hold; it cannot be shared."
+            )
+        }
+        let frame = try segment.bytes.withUnsafeBytes {
+            try frames.frame(entries: [(segmentEntryName(object: object, segment: segmentCount), $0)])
+        }
+        try frame.compressed.withUnsafeBytes { try spool.write($0) }
+        archiveSize += UInt64(frame.archiveSize)
+        compressedSize += UInt64(frame.compressed.count)
+        segmentCount += 1
+        segment.removeAll()
+    }
+
+    /// Writes the last, partly filled entry. No record may follow.
+    public func finish() throws {
+        guard !isFinished else { return }
+        try flushSegment()
+        isFinished = true
+    }
+
+    /// Appends the stream's frames to `sink`.
+    public func copy(to sink: ByteSink) throws {
+        precondition(isFinished, "a record stream is copied once finished")
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var offset: Int64 = 0
+        while offset < Int64(compressedSize) {
+            let count = try buffer.withUnsafeMutableBytes { raw in
+                try spool.read(
+                    into: UnsafeMutableRawBufferPointer(
+                        rebasing: raw[0..<min(raw.count, Int(Int64(compressedSize) - offset))]),
+                    at: offset)
+            }
+            guard count > 0 else {
+                throw SystemError(errno: EIO, operation: "read back", path: "the spool file of \(objectName)")
+            }
+            try buffer.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            offset += Int64(count)
+        }
+    }
+}
+
+/// Turns tar entries into zstd frames: the one place a bundle's archive bytes are made.
+final class FrameEncoder {
+    private let tar: TarEntryEncoder
+    private let compressor: ZstdFrameCompressor
+    private var plain: [UInt8] = []
+
+    init(modificationTime: Int64, compressionLevel: Int) throws {
+        tar = try TarEntryEncoder(modificationTime: modificationTime)
+        compressor = ZstdFrameCompressor(level: compressionLevel)
+    }
+
+    /// One frame holding `entries` as tar, and, when `endsArchive`, the end-of-archive marker.
+    func frame(entries: [(name: String, contents: UnsafeRawBufferPointer)], endsArchive: Bool = false) throws
+        -> (compressed: [UInt8], archiveSize: Int)
+    {
+        plain.removeAll(keepingCapacity: true)
+        for entry in entries { try tar.append(named: entry.name, contents: entry.contents, to: &plain) }
+        if endsArchive { plain.append(contentsOf: ArchiveFrames.endOfArchive) }
+        var compressed: [UInt8] = []
+        compressed.reserveCapacity(plain.count / 2 + 1024)
+        try plain.withUnsafeBytes { try compressor.compress($0, appendingTo: &compressed) }
+        return (compressed, plain.count)
+    }
+}
