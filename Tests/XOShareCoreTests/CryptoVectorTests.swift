@@ -83,6 +83,20 @@ import XOShareTestSupport
         hasher.update(Array("abcdbcdecdefdefgefghfghighij".utf8))
         hasher.update(Array("hijkijkljklmklmnlmnomnopnopq".utf8))
         #expect(hasher.finalize() == hexBytes("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"))
+        // The one-shot form the change tracker uses, on the same vectors and the empty input.
+        let vectors: [(String, String)] = [
+            ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            (
+                "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+            ),
+            ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ]
+        for (message, digest) in vectors {
+            var out = [UInt8](repeating: 0, count: 32)
+            Array(message.utf8).withUnsafeBytes { bytes in out.withUnsafeMutableBytes { SHA256.hash(bytes, into: $0) } }
+            #expect(out == hexBytes(digest))
+        }
     }
 
     // RFC 4231, test case 2.

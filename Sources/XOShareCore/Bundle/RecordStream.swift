@@ -24,15 +24,22 @@ public final class RecordStream {
     var onRecord: (() -> Void)?
     private let spool: FileDescriptor
     private let frames: FrameEncoder
+    private let worker: FrameWorker?
     private var isFinished = false
+    /// The first failure of a frame written on the worker, read under `failureLock`.
+    private var failure: (any Error)?
+    private let failureLock = NSLock()
 
     /// - Parameters:
     ///   - spoolDirectory: a local folder for the spool file (the org's home).
     ///   - segmentLimit: the largest data entry the bundle's manifest allows.
+    ///   - worker: the thread that compresses full entries while records are appended;
+    ///     without one, entries are compressed by the thread that appends.
     public init(
         object: Int, objectName: String, spoolDirectory: String, modificationTime: Int64, segmentTarget: Int = 1 << 20,
-        segmentLimit: Int = maximumSegmentLimit, compressionLevel: Int = 3
+        segmentLimit: Int = maximumSegmentLimit, compressionLevel: Int = 3, worker: FrameWorker? = nil
     ) throws {
+        self.worker = worker
         self.object = object
         self.objectName = objectName
         self.segmentTarget = min(segmentTarget, segmentLimit)
@@ -57,20 +64,40 @@ public final class RecordStream {
                 "A record of \(objectName) takes more than \(segmentLimit >> 20) MiB, the most one bundle entry can hold; it cannot be shared."
             )
         }
-        let frame = try segment.bytes.withUnsafeBytes {
-            try frames.frame(entries: [(segmentEntryName(object: object, segment: segmentCount), $0)])
+        let name = segmentEntryName(object: object, segment: segmentCount)
+        segmentCount += 1
+        guard let worker else {
+            try writeFrame(named: name, holding: segment.bytes)
+            segment.removeAll()
+            return
         }
+        if let failure = failureLock.withLock({ failure }) { throw failure }
+        let bytes = segment.bytes
+        segment = ByteWriter(capacity: segmentTarget + 64 * 1024)
+        worker.submit { [self] in
+            guard failureLock.withLock({ failure == nil }) else { return }
+            do {
+                try writeFrame(named: name, holding: bytes)
+            } catch {
+                failureLock.withLock { failure = error }
+            }
+        }
+    }
+
+    /// Compresses one data entry and appends it to the spool (on the worker, when there is one).
+    private func writeFrame(named name: String, holding bytes: [UInt8]) throws {
+        let frame = try bytes.withUnsafeBytes { try frames.frame(entries: [(name, $0)]) }
         try frame.compressed.withUnsafeBytes { try spool.write($0) }
         archiveSize += UInt64(frame.archiveSize)
         compressedSize += UInt64(frame.compressed.count)
-        segmentCount += 1
-        segment.removeAll()
     }
 
     /// Writes the last, partly filled entry. No record may follow.
     public func finish() throws {
         guard !isFinished else { return }
         try flushSegment()
+        worker?.waitForSubmittedJobs()
+        if let failure = failureLock.withLock({ failure }) { throw failure }
         isFinished = true
     }
 
@@ -93,6 +120,39 @@ public final class RecordStream {
             offset += Int64(count)
         }
     }
+}
+
+/// A thread that compresses data entries while the caller goes on reading
+/// records: the export's second stage, on the second core. Jobs run one at a
+/// time in the order they were submitted; a submitter waits while
+/// `maximumPending` jobs are queued, so memory stays bounded.
+public final class FrameWorker: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "xoshare.frames")
+    private let slots: DispatchSemaphore
+
+    public init(maximumPending: Int = 2) {
+        slots = DispatchSemaphore(value: maximumPending)
+    }
+
+    func submit(_ job: @escaping () -> Void) {
+        slots.wait()
+        let box = UncheckedSendableJob(run: job)
+        queue.async {
+            box.run()
+            self.slots.signal()
+        }
+    }
+
+    /// Returns once every job submitted so far has run.
+    func waitForSubmittedJobs() {
+        queue.sync {}
+    }
+}
+
+/// A job handed to the worker: what it touches belongs to one `RecordStream`,
+/// which does not touch it again until the worker has run it.
+private struct UncheckedSendableJob: @unchecked Sendable {
+    let run: () -> Void
 }
 
 /// Turns tar entries into zstd frames: the one place a bundle's archive bytes are made.

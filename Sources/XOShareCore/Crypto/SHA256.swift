@@ -43,12 +43,12 @@ public final class SHA256 {
         return digest
     }
 
-    /// Writes the digest to `digest` (32 bytes), without allocating; `reset` before the next update.
+    /// The digest of `bytes` written to `digest` (32 bytes), with no allocation:
+    /// for hashing many small inputs, one after the other.
     @inline(__always)
-    public func finalize(into digest: UnsafeMutableRawBufferPointer) {
-        precondition(digest.count >= Self.byteCount)
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, digest.baseAddress!.assumingMemoryBound(to: UInt8.self), &length)
+    public static func hash(_ bytes: UnsafeRawBufferPointer, into digest: UnsafeMutableRawBufferPointer) {
+        precondition(digest.count >= byteCount)
+        xo_sha256(bytes.baseAddress, bytes.count, digest.baseAddress!.assumingMemoryBound(to: UInt8.self))
     }
 
     public static func hash(_ bytes: [UInt8]) -> [UInt8] {

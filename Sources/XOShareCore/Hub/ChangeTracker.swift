@@ -213,7 +213,6 @@ struct ChangeTracker {
 final class RowHasher {
     static let byteCount = 16
     private var encoded = ByteWriter(capacity: 4096)
-    private let hasher = SHA256()
     private let digest = UnsafeMutableRawBufferPointer.allocate(byteCount: SHA256.byteCount, alignment: 8)
 
     deinit { digest.deallocate() }
@@ -228,9 +227,7 @@ final class RowHasher {
     /// The hash of values already encoded, valid until the next call.
     @inline(__always)
     func hash(encodedValues: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        hasher.reset()
-        hasher.update(encodedValues)
-        hasher.finalize(into: digest)
+        SHA256.hash(encodedValues, into: digest)
         return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(digest)[0..<Self.byteCount])
     }
 }

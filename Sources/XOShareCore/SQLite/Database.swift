@@ -46,8 +46,9 @@ public final class Database {
 
     /// The one checking helper: every SQLite return code goes through here.
     @discardableResult
-    func check(_ code: Int32, sql: String? = nil, accepting accepted: Set<Int32> = [SQLITE_OK]) throws -> Int32 {
-        guard accepted.contains(code) else {
+    @inline(__always)
+    func check(_ code: Int32, sql: String? = nil) throws -> Int32 {
+        guard code == SQLITE_OK else {
             throw DatabaseError(
                 code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)),
                 path: path, sql: sql)
