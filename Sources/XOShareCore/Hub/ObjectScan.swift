@@ -34,17 +34,15 @@ struct ObjectScan {
         let rows = try connection.prepare(
             "SELECT \(columns) FROM org.\(quoteIdentifier(object.name)) WHERE \(key) IS NOT NULL ORDER BY \(key)")
         let tracked = isNewTable ? nil : try connection.prepare("SELECT key, hash FROM main.\(table) ORDER BY key")
-        let record: Statement
+        let record: TrackingRowWriter
         if isNewTable {
-            record = try connection.prepare("INSERT INTO main.\(table) (key, hash, version) VALUES (?1, ?2, ?3)")
+            record = try TrackingRowWriter(connection: connection, table: "main.\(table)", version: version)
         } else {
             try connection.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS xo_tracking_changes (key, hash BLOB, version INTEGER NOT NULL)")
             try connection.execute("DELETE FROM temp.xo_tracking_changes")
-            record = try connection.prepare(
-                "INSERT INTO temp.xo_tracking_changes (key, hash, version) VALUES (?1, ?2, ?3)")
+            record = try TrackingRowWriter(connection: connection, table: "temp.xo_tracking_changes", version: version)
         }
-        try record.bind(version, at: 3)
 
         let hasher = RowHasher()
         var encoded = ByteWriter(capacity: 64 * 1024)
@@ -76,10 +74,7 @@ struct ObjectScan {
                     {
                         return false
                     }
-                    try record.bind(columnOf: rows, at: keyColumn, to: 1)
-                    try record.bindBlob(hash, at: 2)
-                    _ = try record.step()
-                    record.rewind()
+                    try record.add(keyOf: rows, at: keyColumn, hash: hash)
                     return true
                 }
                 if let complete {
@@ -98,10 +93,7 @@ struct ObjectScan {
                 guard lastTrackedKey.precedes(trackedKey) else { throw OutOfOrder.keys }
                 lastTrackedKey.hold(trackedKey)
                 if order > 0, tracked.columnType(at: 1) != .null {
-                    try record.bind(columnOf: tracked, at: 0, to: 1)
-                    try record.bindNull(at: 2)
-                    _ = try record.step()
-                    record.rewind()
+                    try record.add(keyOf: tracked, at: 0, hash: nil)
                     if let changes {
                         changes.segment.append(RecordCodec.Operation.delete.rawValue)
                         RecordCodec.appendColumn(tracked, 0, to: &changes.segment)
@@ -111,6 +103,7 @@ struct ObjectScan {
                 hasTracked = try tracked.step()
             }
         }
+        try record.flush()
         guard !isNewTable else { return }
         tracked?.rewind()
         try connection.execute(
@@ -119,6 +112,49 @@ struct ObjectScan {
             SELECT key, hash, version FROM temp.xo_tracking_changes ORDER BY rowid
             """)
         try connection.execute("DELETE FROM temp.xo_tracking_changes")
+    }
+}
+
+/// Writes tracking rows (key, hash or NULL for a tombstone, version) many to a
+/// statement: one INSERT per row would spend more on running the statement
+/// than on the row.
+final class TrackingRowWriter {
+    static let batchSize: Int32 = 64
+    private let statement: Statement
+    private var pending: Int32 = 0
+
+    init(connection: Database, table: String, version: Int64) throws {
+        let slots = (0..<Self.batchSize).map { "(?\(2 * $0 + 2), ?\(2 * $0 + 3))" }.joined(separator: ", ")
+        // A slot left unused in the last batch has a NULL key, which no tracked row has.
+        statement = try connection.prepare(
+            """
+            INSERT INTO \(table) (key, hash, version)
+            SELECT column1, column2, ?1 FROM (VALUES \(slots)) WHERE column1 IS NOT NULL
+            """)
+        try statement.bind(version, at: 1)
+    }
+
+    /// Adds the row for the key in column `column` of `source`'s current row.
+    @inline(__always)
+    func add(keyOf source: Statement, at column: Int32, hash: UnsafeRawBufferPointer?) throws {
+        let parameter = 2 * pending + 2
+        try statement.bind(columnOf: source, at: column, to: parameter)
+        if let hash {
+            try statement.bindBlob(hash, at: parameter + 1)
+        } else {
+            try statement.bindNull(at: parameter + 1)
+        }
+        pending += 1
+        if pending == Self.batchSize { try flush() }
+    }
+
+    /// Writes the rows added since the last batch.
+    func flush() throws {
+        guard pending > 0 else { return }
+        for slot in pending..<Self.batchSize { try statement.bindNull(at: 2 * slot + 2) }
+        _ = try statement.step()
+        statement.rewind()
+        pending = 0
     }
 }
 
