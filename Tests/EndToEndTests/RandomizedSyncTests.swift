@@ -3,18 +3,6 @@ import Testing
 import XOShareCore
 import XOShareTestSupport
 
-/// A reproducible pseudo-random source (SplitMix64), so a failing run can be replayed from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Random changes at the hub, exports and syncs, with bundles dropped, duplicated and
 /// delivered late; after every step the spoke must equal the hub's shared projection.
 @Suite struct RandomizedSyncTests {
