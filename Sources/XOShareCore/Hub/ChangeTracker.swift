@@ -218,7 +218,7 @@ final class RowHasher {
     deinit { digest.deallocate() }
 
     /// The hash of the values a SQL function call got (`xo_row_hash()`).
-    func hash(_ arguments: SQLFunctionArguments) -> [UInt8] {
+    func hash(_ arguments: SQLValueList) -> [UInt8] {
         encoded.removeAll()
         for index in arguments.indices { RecordCodec.appendColumn(arguments, index, to: &encoded) }
         return encoded.bytes.withUnsafeBytes { Array(hash(encodedValues: $0)) }

@@ -45,6 +45,8 @@ struct ObjectScan {
         }
 
         let hasher = RowHasher()
+        let valueStorage = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: Int(fieldCount))
+        defer { valueStorage.deallocate() }
         var encoded = ByteWriter(capacity: 64 * 1024)
         var lastRowKey = KeyOrder.Holder()
         var lastTrackedKey = KeyOrder.Holder()
@@ -66,7 +68,8 @@ struct ObjectScan {
                 lastRowKey.hold(rowKey)
                 encoded.removeAll()
                 encoded.append(RecordCodec.Operation.upsert.rawValue)
-                for column in 0..<fieldCount { RecordCodec.appendColumn(rows, column, to: &encoded) }
+                let values = rows.rowValues(count: fieldCount, storage: valueStorage)
+                for column in 0..<fieldCount { RecordCodec.appendColumn(values, column, to: &encoded) }
                 let changed = try encoded.bytes.withUnsafeBytes { raw in
                     let hash = hasher.hash(encodedValues: UnsafeRawBufferPointer(rebasing: raw[1...]))
                     if order == 0, let tracked, tracked.columnType(at: 1) == .blob,
