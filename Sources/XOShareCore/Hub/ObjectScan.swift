@@ -3,11 +3,20 @@ import Foundation
 /// One pass over a shared object and its tracking table, side by side in key
 /// order, as a merge: no lookup per record, in either table.
 ///
-/// Each record is encoded once, as bundles carry it; the hash of that encoding
-/// is compared with the tracked one. Every record goes to the `complete`
-/// stream, the new and changed ones and the deletions to the `changes` stream.
-/// The tracking rows to write are staged in a temporary table while the
-/// tracking table is being read, and applied after the pass.
+/// Two stages, on two threads when `pipelined`:
+/// - reading (the calling thread, the only one that touches SQLite): steps
+///   through the object's records, encoding each once as bundles carry it,
+///   and through the tracking rows whose keys fall in the same range, into a
+///   `ScanBatch`; and writes the tracking rows the merging stage asks for,
+///   64 to a statement (`TrackingRowWriter`);
+/// - merging (`ScanMerge`): hashes each record (first 16 bytes of the SHA-256
+///   of its encoding), compares it with the tracked hash, and hands every
+///   record to the `complete` stream, the new and changed ones and the
+///   deletions to the `changes` stream, and asks for new tracking rows.
+///
+/// Tracking rows go straight into a tracking table made in this run; into an
+/// existing one (which is being read) they go through a temporary table,
+/// applied after the pass.
 ///
 /// The pass relies on both sides coming in the order `KeyOrder` describes,
 /// SQLite's own for BINARY collation. It checks that as it goes and throws
@@ -22,6 +31,13 @@ struct ObjectScan {
     let version: Int64
     /// A tracking table made in this run: it is empty, so it is written directly.
     let isNewTable: Bool
+    /// Whether the merging stage runs on its own thread.
+    var pipelined = true
+
+    /// Records read into one batch, at most.
+    static let batchRecords = 2048
+    /// Bytes of records read into one batch, about.
+    static let batchBytes = 256 << 10
 
     func run(complete: RecordStream?, changes: RecordStream?) throws {
         let fieldCount = Int32(object.fields.count)
@@ -34,79 +50,103 @@ struct ObjectScan {
         let rows = try connection.prepare(
             "SELECT \(columns) FROM org.\(quoteIdentifier(object.name)) WHERE \(key) IS NOT NULL ORDER BY \(key)")
         let tracked = isNewTable ? nil : try connection.prepare("SELECT key, hash FROM main.\(table) ORDER BY key")
-        let record: TrackingRowWriter
+        let writer: TrackingRowWriter
         if isNewTable {
-            record = try TrackingRowWriter(connection: connection, table: "main.\(table)", version: version)
+            writer = try TrackingRowWriter(connection: connection, table: "main.\(table)", version: version)
         } else {
             try connection.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS xo_tracking_changes (key, hash BLOB, version INTEGER NOT NULL)")
             try connection.execute("DELETE FROM temp.xo_tracking_changes")
-            record = try TrackingRowWriter(connection: connection, table: "temp.xo_tracking_changes", version: version)
+            writer = try TrackingRowWriter(connection: connection, table: "temp.xo_tracking_changes", version: version)
         }
 
-        let hasher = RowHasher()
-        let valueStorage = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: Int(fieldCount))
-        defer { valueStorage.deallocate() }
-        var encoded = ByteWriter(capacity: 64 * 1024)
-        var lastRowKey = KeyOrder.Holder()
-        var lastTrackedKey = KeyOrder.Holder()
+        let merge = ScanMerge(complete: complete, changes: changes)
+        let stage = pipelined ? ScanStage() : nil
+        var free = (0..<3).map { _ in ScanBatch() }
+        var atMerge = 0
+        var failure: (any Error)?
+        /// Writes what the merging stage asked of a batch; keeps its first failure.
+        func takeBack(_ batch: ScanBatch) {
+            do {
+                if let error = batch.failure { throw error }
+                try writer.add(staged: batch)
+            } catch {
+                if failure == nil { failure = error }
+            }
+            free.append(batch)
+        }
+
+        let values = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: Int(fieldCount))
+        defer { values.deallocate() }
         var hasRow = try rows.step()
         var hasTracked = try tracked?.step() ?? false
-        while hasRow || hasTracked {
-            let order: Int
-            if !hasRow {
-                order = 1
-            } else if let tracked, hasTracked {
-                order = KeyOrder.compare(KeyOrder.Key(rows, keyColumn), KeyOrder.Key(tracked, 0))
-            } else {
-                order = -1
-            }
-            if order <= 0 {
-                // A record of the object: new (order < 0), or tracked already (order == 0).
-                let rowKey = KeyOrder.Key(rows, keyColumn)
-                guard lastRowKey.precedes(rowKey) else { throw OutOfOrder.keys }
-                lastRowKey.hold(rowKey)
-                encoded.removeAll()
-                encoded.append(RecordCodec.Operation.upsert.rawValue)
-                let values = rows.rowValues(count: fieldCount, storage: valueStorage)
-                for column in 0..<fieldCount { RecordCodec.appendColumn(values, column, to: &encoded) }
-                let changed = try encoded.bytes.withUnsafeBytes { raw in
-                    let hash = hasher.hash(encodedValues: UnsafeRawBufferPointer(rebasing: raw[1...]))
-                    if order == 0, let tracked, tracked.columnType(at: 1) == .blob,
-                        tracked.blobBytes(at: 1).elementsEqual(hash)
-                    {
-                        return false
+        var isDone = false
+        do {
+            while !isDone && failure == nil {
+                if free.isEmpty, let stage {
+                    takeBack(stage.nextMerged())
+                    atMerge -= 1
+                    continue
+                }
+                let batch = free.removeLast()
+                batch.clear()
+                // The buffers are filled as local variables: a class's stored property
+                // mutated in place pays a run-time exclusivity check on every access.
+                var records = ByteWriter()
+                var recordEnds: [Int] = []
+                var keyStarts: [Int] = []
+                var trackedRows = ByteWriter()
+                swap(&records, &batch.records)
+                swap(&recordEnds, &batch.recordEnds)
+                swap(&keyStarts, &batch.keyStarts)
+                swap(&trackedRows, &batch.tracked)
+                // The object's next records, each encoded once.
+                while hasRow && recordEnds.count < Self.batchRecords && records.bytes.count < Self.batchBytes {
+                    records.append(RecordCodec.Operation.upsert.rawValue)
+                    let row = rows.rowValues(count: fieldCount, storage: values)
+                    for column in 0..<fieldCount {
+                        if column == keyColumn { keyStarts.append(records.bytes.count) }
+                        RecordCodec.appendColumn(row, column, to: &records)
                     }
-                    try record.add(keyOf: rows, at: keyColumn, hash: hash)
-                    return true
+                    recordEnds.append(records.bytes.count)
+                    hasRow = try rows.step()
                 }
-                if let complete {
-                    complete.segment.append(encoded.bytes)
-                    try complete.endRecord()
-                }
-                if changed, let changes {
-                    changes.segment.append(encoded.bytes)
-                    try changes.endRecord()
-                }
-                hasRow = try rows.step()
-            }
-            if order >= 0, let tracked {
-                // A tracked key: seen above (order == 0), or gone from the object (order > 0).
-                let trackedKey = KeyOrder.Key(tracked, 0)
-                guard lastTrackedKey.precedes(trackedKey) else { throw OutOfOrder.keys }
-                lastTrackedKey.hold(trackedKey)
-                if order > 0, tracked.columnType(at: 1) != .null {
-                    try record.add(keyOf: tracked, at: 0, hash: nil)
-                    if let changes {
-                        changes.segment.append(RecordCodec.Operation.delete.rawValue)
-                        RecordCodec.appendColumn(tracked, 0, to: &changes.segment)
-                        try changes.endRecord()
+                // The tracking rows up to the last of those keys (all that are left after the last record).
+                if let tracked {
+                    try records.bytes.withUnsafeBytes { encoded in
+                        let lastKey = try keyStarts.last.map { try KeyOrder.Key.decode(encoded, at: $0).key }
+                        while hasTracked {
+                            if hasRow, let lastKey, KeyOrder.compare(KeyOrder.Key(tracked, 0), lastKey) > 0 { break }
+                            RecordCodec.appendColumn(tracked, 0, to: &trackedRows)
+                            ScanBatch.appendTrackedHash(of: tracked, to: &trackedRows)
+                            hasTracked = try tracked.step()
+                        }
                     }
                 }
-                hasTracked = try tracked.step()
+                swap(&records, &batch.records)
+                swap(&recordEnds, &batch.recordEnds)
+                swap(&keyStarts, &batch.keyStarts)
+                swap(&trackedRows, &batch.tracked)
+                batch.isLast = !hasRow
+                isDone = batch.isLast
+                if let stage {
+                    stage.merge(batch, with: merge)
+                    atMerge += 1
+                } else {
+                    merge.process(batch)
+                    takeBack(batch)
+                }
             }
+        } catch {
+            failure = error
         }
-        try record.flush()
+        // Every batch comes back before anything is thrown: the merging stage uses the streams.
+        while atMerge > 0, let stage {
+            takeBack(stage.nextMerged())
+            atMerge -= 1
+        }
+        if let failure { throw failure }
+        try writer.flush()
         guard !isNewTable else { return }
         tracked?.rewind()
         try connection.execute(
@@ -116,6 +156,199 @@ struct ObjectScan {
             """)
         try connection.execute("DELETE FROM temp.xo_tracking_changes")
     }
+}
+
+/// Records and tracking rows of one key range, on their way from the reading
+/// stage to the merging stage and back.
+final class ScanBatch {
+    /// Encoded records (an operation byte, then the values).
+    var records = ByteWriter(capacity: ObjectScan.batchBytes + (64 << 10))
+    /// Where each record ends, and where its key value starts.
+    var recordEnds: [Int] = []
+    var keyStarts: [Int] = []
+    /// Tracking rows: the key, encoded as a value, then a hash marker.
+    var tracked = ByteWriter(capacity: 64 << 10)
+    /// Whether this batch holds the last records and every remaining tracking row.
+    var isLast = false
+    /// Set by the merging stage: tracking rows to write (the key, then a hash marker).
+    var staged = ByteWriter(capacity: 64 << 10)
+    var stagedCount = 0
+    var failure: (any Error)?
+
+    enum HashMarker: UInt8 {
+        /// A tombstone.
+        case none = 0
+        /// `RowHasher.byteCount` bytes follow.
+        case hash = 1
+        /// Anything else (a damaged state file): never equal to a record's hash.
+        case other = 2
+    }
+
+    init() {
+        recordEnds.reserveCapacity(ObjectScan.batchRecords)
+        keyStarts.reserveCapacity(ObjectScan.batchRecords)
+    }
+
+    func clear() {
+        records.removeAll()
+        recordEnds.removeAll(keepingCapacity: true)
+        keyStarts.removeAll(keepingCapacity: true)
+        tracked.removeAll()
+        staged.removeAll()
+        stagedCount = 0
+        isLast = false
+        failure = nil
+    }
+
+    @inline(__always)
+    static func appendTrackedHash(of statement: Statement, to tracked: inout ByteWriter) {
+        switch statement.columnType(at: 1) {
+        case .null:
+            tracked.append(HashMarker.none.rawValue)
+        case .blob where statement.blobBytes(at: 1).count == RowHasher.byteCount:
+            tracked.append(HashMarker.hash.rawValue)
+            tracked.append(statement.blobBytes(at: 1))
+        default:
+            tracked.append(HashMarker.other.rawValue)
+        }
+    }
+}
+
+/// The merging stage: compares each record of a batch with its tracking row.
+/// Batches come in key order; it keeps the last keys to check that order.
+final class ScanMerge {
+    private let complete: RecordStream?
+    private let changes: RecordStream?
+    private let hasher = RowHasher()
+    private var lastRecordKey = KeyOrder.Holder()
+    private var lastTrackedKey = KeyOrder.Holder()
+
+    init(complete: RecordStream?, changes: RecordStream?) {
+        self.complete = complete
+        self.changes = changes
+    }
+
+    func process(_ batch: ScanBatch) {
+        do {
+            try batch.records.bytes.withUnsafeBytes { records in
+                try batch.tracked.bytes.withUnsafeBytes { tracked in
+                    try merge(batch, records: records, tracked: tracked)
+                }
+            }
+        } catch {
+            batch.failure = error
+        }
+    }
+
+    /// A tracking row read from a batch.
+    private struct TrackedRow {
+        var key: KeyOrder.Key
+        var keyBytes: UnsafeRawBufferPointer
+        var marker: ScanBatch.HashMarker
+        var hash: UnsafeRawBufferPointer
+    }
+
+    private func merge(_ batch: ScanBatch, records: UnsafeRawBufferPointer, tracked: UnsafeRawBufferPointer) throws {
+        var trackedReader = ByteReader(tracked) { _ in ObjectScan.OutOfOrder.keys }
+        func nextTracked() throws -> TrackedRow? {
+            guard !trackedReader.isAtEnd else { return nil }
+            let start = trackedReader.offset
+            let (key, end) = try KeyOrder.Key.decode(tracked, at: start)
+            _ = try trackedReader.readBytes(end - start)
+            guard lastTrackedKey.precedes(key) else { throw ObjectScan.OutOfOrder.keys }
+            lastTrackedKey.hold(key)
+            let marker = ScanBatch.HashMarker(rawValue: try trackedReader.readByte()) ?? .other
+            let hash =
+                marker == .hash
+                ? try trackedReader.readBytes(RowHasher.byteCount) : UnsafeRawBufferPointer(start: nil, count: 0)
+            return TrackedRow(
+                key: key, keyBytes: UnsafeRawBufferPointer(rebasing: tracked[start..<end]), marker: marker, hash: hash)
+        }
+        func vanished(_ row: TrackedRow) throws {
+            guard row.marker != .none else { return }  // a tombstone already
+            batch.staged.append(row.keyBytes)
+            batch.staged.append(ScanBatch.HashMarker.none.rawValue)
+            batch.stagedCount += 1
+            if let changes {
+                changes.segment.append(RecordCodec.Operation.delete.rawValue)
+                changes.segment.append(row.keyBytes)
+                try changes.endRecord()
+            }
+        }
+
+        var current = try nextTracked()
+        var start = 0
+        for (end, keyStart) in zip(batch.recordEnds, batch.keyStarts) {
+            let record = UnsafeRawBufferPointer(rebasing: records[start..<end])
+            start = end
+            let (key, keyEnd) = try KeyOrder.Key.decode(records, at: keyStart)
+            guard lastRecordKey.precedes(key) else { throw ObjectScan.OutOfOrder.keys }
+            lastRecordKey.hold(key)
+            while let row = current, KeyOrder.compare(row.key, key) < 0 {
+                try vanished(row)
+                current = try nextTracked()
+            }
+            let hash = hasher.hash(encodedValues: UnsafeRawBufferPointer(rebasing: record[1...]))
+            var changed = true
+            if let row = current, KeyOrder.compare(row.key, key) == 0 {
+                changed = !(row.marker == .hash && row.hash.elementsEqual(hash))
+                current = try nextTracked()
+            }
+            if changed {
+                batch.staged.append(UnsafeRawBufferPointer(rebasing: records[keyStart..<keyEnd]))
+                batch.staged.append(ScanBatch.HashMarker.hash.rawValue)
+                batch.staged.append(hash)
+                batch.stagedCount += 1
+            }
+            if let complete {
+                complete.segment.append(record)
+                try complete.endRecord()
+            }
+            if changed, let changes {
+                changes.segment.append(record)
+                try changes.endRecord()
+            }
+        }
+        // Tracking rows past the last record: keys gone from the object.
+        while let row = current {
+            try vanished(row)
+            current = try nextTracked()
+        }
+    }
+}
+
+/// The thread of the merging stage: batches are merged in the order given and
+/// come back, in that order, through `nextMerged()`.
+final class ScanStage: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "xoshare.scan.merge")
+    private let condition = NSCondition()
+    private var merged: [ScanBatch] = []
+
+    func merge(_ batch: ScanBatch, with merge: ScanMerge) {
+        let job = Unchecked((batch, merge))
+        queue.async {
+            job.value.1.process(job.value.0)
+            self.condition.lock()
+            self.merged.append(job.value.0)
+            self.condition.signal()
+            self.condition.unlock()
+        }
+    }
+
+    /// The next merged batch, waiting for it if need be.
+    func nextMerged() -> ScanBatch {
+        condition.lock()
+        defer { condition.unlock() }
+        while merged.isEmpty { condition.wait() }
+        return merged.removeFirst()
+    }
+}
+
+/// A value handed to another thread by a caller that does not touch it again
+/// until that thread is done with it.
+struct Unchecked<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// Writes tracking rows (key, hash or NULL for a tombstone, version) many to a
@@ -137,18 +370,25 @@ final class TrackingRowWriter {
         try statement.bind(version, at: 1)
     }
 
-    /// Adds the row for the key in column `column` of `source`'s current row.
-    @inline(__always)
-    func add(keyOf source: Statement, at column: Int32, hash: UnsafeRawBufferPointer?) throws {
-        let parameter = 2 * pending + 2
-        try statement.bind(columnOf: source, at: column, to: parameter)
-        if let hash {
-            try statement.bindBlob(hash, at: parameter + 1)
-        } else {
-            try statement.bindNull(at: parameter + 1)
+    /// Adds the tracking rows a merged batch asks for.
+    func add(staged batch: ScanBatch) throws {
+        try batch.staged.bytes.withUnsafeBytes { staged in
+            var reader = ByteReader(staged) {
+                XOShareError(
+                    .configuration, "The change tracking of this run went wrong (\($0)); nothing was exported.")
+            }
+            while !reader.isAtEnd {
+                let parameter = 2 * pending + 2
+                try RecordCodec.bindNextValue(from: &reader, to: statement, at: parameter)
+                if try reader.readByte() == ScanBatch.HashMarker.hash.rawValue {
+                    try statement.bindBlob(try reader.readBytes(RowHasher.byteCount), at: parameter + 1)
+                } else {
+                    try statement.bindNull(at: parameter + 1)
+                }
+                pending += 1
+                if pending == Self.batchSize { try flush() }
+            }
         }
-        pending += 1
-        if pending == Self.batchSize { try flush() }
     }
 
     /// Writes the rows added since the last batch.
@@ -189,6 +429,33 @@ enum KeyOrder {
             self.integer = integer
             self.real = real
             self.bytes = bytes
+        }
+
+        /// The key encoded as a record value (`RecordCodec`) at `offset` of `buffer`, and where it ends.
+        @inline(__always)
+        static func decode(_ buffer: UnsafeRawBufferPointer, at offset: Int) throws -> (key: Key, end: Int) {
+            var reader = ByteReader(UnsafeRawBufferPointer(rebasing: buffer[offset...])) { _ in
+                ObjectScan.OutOfOrder.keys
+            }
+            let key: Key
+            switch RecordCodec.Tag(rawValue: try reader.readByte()) {
+            case .integer:
+                key = Key(
+                    type: .integer, integer: try reader.readSignedVarint(), real: 0, bytes: .init(start: nil, count: 0))
+            case .real:
+                key = Key(
+                    type: .real, integer: 0, real: Double(bitPattern: try reader.readLittleEndianUInt64()),
+                    bytes: .init(start: nil, count: 0))
+            case .text:
+                let bytes = try reader.readBytes(Int(clamping: try reader.readVarint()))
+                key = Key(type: .text, integer: 0, real: 0, bytes: bytes)
+            case .blob:
+                let bytes = try reader.readBytes(Int(clamping: try reader.readVarint()))
+                key = Key(type: .blob, integer: 0, real: 0, bytes: bytes)
+            case .null, nil:
+                key = Key(type: .null, integer: 0, real: 0, bytes: .init(start: nil, count: 0))
+            }
+            return (key, offset + reader.offset)
         }
 
         var rank: Int {
