@@ -99,6 +99,43 @@ import XOShareTestSupport
         #expect(!hub.isEmpty)
     }
 
+    /// The stages of an export on three threads or on one make the same bundles' contents.
+    @Test func oneThreadOrThreeTheSpokeGetsTheSame() throws {
+        var spokes: [[[SQLValue]]] = []
+        var counts: [[Int64]] = []
+        for usesMoreThreads in [true, false] {
+            let orgs = try ConnectedOrgs()
+            var options = ExportOptions()
+            options.usesMoreThreads = usesMoreThreads
+            let first = try #require(try orgs.hub.export(to: orgs.drop, options: options).first)
+            #expect(try orgs.spoke.sync(from: orgs.drop).applied == 1)
+            try Database(path: orgs.directory.file("hub.db")).execute(
+                """
+                UPDATE Account SET Employees = Employees + 1 WHERE Id % 2 = 0;
+                DELETE FROM Contact WHERE ContactId = 101;
+                INSERT INTO Account (Id, Name) VALUES (99, 'New');
+                UPDATE Product SET Quantity = 7 WHERE Code = 'WIDGET-001';
+                """)
+            let second = try #require(try orgs.hub.export(to: orgs.drop, options: options).first)
+            #expect(try orgs.spoke.sync(from: orgs.drop).applied == 1)
+            counts.append(first.bundle.recordCounts + second.bundle.recordCounts)
+            var rows: [[SQLValue]] = []
+            for share in fixtureShares {
+                let hub = try tableContents(
+                    orgs.directory.file("hub.db"), table: share.object, columns: share.fields, key: share.key)
+                let spoke = try tableContents(
+                    orgs.directory.file("spoke.db"), table: share.object + "__xo", columns: share.fields,
+                    key: share.key)
+                #expect(identical(hub, spoke), "\(share.object)")
+                rows += spoke
+            }
+            spokes.append(rows)
+        }
+        #expect(counts[0] == counts[1])
+        #expect(counts[0].suffix(3) == [5, 1, 1])
+        #expect(identical(spokes[0], spokes[1]))
+    }
+
     /// Data entries each compressed in their own zstd frame read as one tar stream.
     @Test func aBundleOfManyFramesIsReadWhole() throws {
         let orgs = try ConnectedOrgs()

@@ -136,9 +136,9 @@ public final class FrameWorker: @unchecked Sendable {
 
     func submit(_ job: @escaping () -> Void) {
         slots.wait()
-        let box = UncheckedSendableJob(run: job)
+        let box = Unchecked(job)
         queue.async {
-            box.run()
+            box.value()
             self.slots.signal()
         }
     }
@@ -147,12 +147,6 @@ public final class FrameWorker: @unchecked Sendable {
     func waitForSubmittedJobs() {
         queue.sync {}
     }
-}
-
-/// A job handed to the worker: what it touches belongs to one `RecordStream`,
-/// which does not touch it again until the worker has run it.
-private struct UncheckedSendableJob: @unchecked Sendable {
-    let run: () -> Void
 }
 
 /// Turns tar entries into zstd frames: the one place a bundle's archive bytes are made.

@@ -60,8 +60,10 @@ struct ChangeTracker {
 
     /// Records the current state of every shared object under a new version,
     /// writing the record streams `readers` need as it reads.
+    /// - Parameter pipelined: whether each scan hashes and compares on a second thread.
     func update(
-        objects: [ObjectSchema], readers: [Reader], makeStream: (_ object: Int) throws -> RecordStream
+        objects: [ObjectSchema], readers: [Reader], pipelined: Bool = true,
+        makeStream: (_ object: Int) throws -> RecordStream
     ) throws -> Update {
         let state = StateStore(connection: connection)
         let version = (Int64(try state.setting("tracking_version") ?? "0") ?? 0) + 1
@@ -83,7 +85,7 @@ struct ChangeTracker {
             do {
                 try ObjectScan(
                     connection: connection, object: object, table: table, version: version,
-                    isNewTable: reset == version
+                    isNewTable: reset == version, pipelined: pipelined
                 ).run(complete: tracked.complete, changes: tracked.latestChanges)
             } catch ObjectScan.OutOfOrder.keys {
                 // SQLite ordered the keys in a way the scan does not (a collation other than

@@ -18,9 +18,11 @@ public struct ExportOptions: Sendable {
     public var fullSpokes: [String] = []
     /// Days until the bundles expire.
     public var bundleLifetimeDays = Org.defaultBundleLifetimeDays
-    /// Whether a second thread compresses data entries while the records are read
-    /// (the reading thread compresses them itself when false).
-    public var compressInBackground = true
+    /// Whether the export uses a second thread: the calling thread reads the org
+    /// database while another hashes and compares records and a third compresses
+    /// data entries. When false, the same stages run one after the other on the
+    /// calling thread (same bundles, slower).
+    public var usesMoreThreads = true
 
     public init(full: Bool = false, fullSpokes: [String] = [], bundleLifetimeDays: Int = Org.defaultBundleLifetimeDays)
     {
@@ -72,7 +74,7 @@ extension Org {
                                     && (options.fullSpokes.isEmpty || options.fullSpokes.contains(connection.spokeName)))
                         )
                     }
-                    let worker = options.compressInBackground ? FrameWorker() : nil
+                    let worker = options.usesMoreThreads ? FrameWorker() : nil
                     let makeStream = { (index: Int) throws -> RecordStream in
                         let stream = try RecordStream(
                             object: index, objectName: objects[index].name, spoolDirectory: self.home.path,
@@ -82,7 +84,8 @@ extension Org {
                         }
                         return stream
                     }
-                    let update = try tracker.update(objects: objects, readers: readers, makeStream: makeStream)
+                    let update = try tracker.update(
+                        objects: objects, readers: readers, pipelined: options.usesMoreThreads, makeStream: makeStream)
                     for (connection, reader) in zip(active, readers) {
                         if let bundle = try exportChanges(
                             for: connection, reader: reader, update: update, tracker: tracker, makeStream: makeStream,
