@@ -18,6 +18,8 @@ results=$work/results.tsv
 measure() {
     local name=$1 rows=$2 bytes_file=$3
     shift 4
+    # Flush what the previous steps wrote, so that no step pays for another's writeback.
+    sync
     /usr/bin/time -f "%e %M" -o time.out "$@" > /dev/null
     local wall rss bytes=-
     read -r wall rss < time.out

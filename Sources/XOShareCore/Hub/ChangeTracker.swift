@@ -120,6 +120,7 @@ struct ChangeTracker {
             "SELECT id, schema_hash, reset_version FROM main.tracked_object WHERE object = ?", [.string(object.name)]
         ).first
         if let known, known[1] == .blob(hash), let id = known[0].integer, let reset = known[2].integer {
+            try createTombstoneIndex(on: Self.tableName(id))  // for tables made before it existed
             return (Self.tableName(id), reset)
         }
         if let id = known?[0].integer {
@@ -134,7 +135,15 @@ struct ChangeTracker {
         // The key column has no type, so it keeps each key exactly as the org database holds it.
         try connection.execute(
             "CREATE TABLE main.\(table) (key PRIMARY KEY, hash BLOB, version INTEGER NOT NULL) WITHOUT ROWID")
+        try createTombstoneIndex(on: table)
         return (table, version)
+    }
+
+    /// An index of the tombstones alone, so that forgetting them (`discardTombstones`)
+    /// costs what there is to forget, not a pass over every tracked row.
+    private func createTombstoneIndex(on table: String) throws {
+        try connection.execute(
+            "CREATE INDEX IF NOT EXISTS main.\(table)_tombstones ON \(table) (version) WHERE hash IS NULL")
     }
 
     /// The slower way, for keys the scan cannot walk in order: one SQL statement gives the
