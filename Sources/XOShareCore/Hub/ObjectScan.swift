@@ -78,6 +78,8 @@ struct ObjectScan {
 
         let values = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: Int(fieldCount))
         defer { values.deallocate() }
+        let trackedValues = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: 2)
+        defer { trackedValues.deallocate() }
         var hasRow = try rows.step()
         var hasTracked = try tracked?.step() ?? false
         var isDone = false
@@ -116,9 +118,10 @@ struct ObjectScan {
                     try records.bytes.withUnsafeBytes { encoded in
                         let lastKey = try keyStarts.last.map { try KeyOrder.Key.decode(encoded, at: $0).key }
                         while hasTracked {
-                            if hasRow, let lastKey, KeyOrder.compare(KeyOrder.Key(tracked, 0), lastKey) > 0 { break }
-                            RecordCodec.appendColumn(tracked, 0, to: &trackedRows)
-                            ScanBatch.appendTrackedHash(of: tracked, to: &trackedRows)
+                            let row = tracked.rowValues(count: 2, storage: trackedValues)
+                            if hasRow, let lastKey, KeyOrder.compare(KeyOrder.Key(row, 0), lastKey) > 0 { break }
+                            RecordCodec.appendColumn(row, 0, to: &trackedRows)
+                            ScanBatch.appendTrackedHash(of: row, to: &trackedRows)
                             hasTracked = try tracked.step()
                         }
                     }
@@ -201,13 +204,18 @@ final class ScanBatch {
     }
 
     @inline(__always)
-    static func appendTrackedHash(of statement: Statement, to tracked: inout ByteWriter) {
-        switch statement.columnType(at: 1) {
+    static func appendTrackedHash(of row: SQLValueList, to tracked: inout ByteWriter) {
+        switch row.type(at: 1) {
         case .null:
             tracked.append(HashMarker.none.rawValue)
-        case .blob where statement.blobBytes(at: 1).count == RowHasher.byteCount:
-            tracked.append(HashMarker.hash.rawValue)
-            tracked.append(statement.blobBytes(at: 1))
+        case .blob:
+            let hash = row.blobBytes(at: 1)
+            if hash.count == RowHasher.byteCount {
+                tracked.append(HashMarker.hash.rawValue)
+                tracked.append(hash)
+            } else {
+                tracked.append(HashMarker.other.rawValue)
+            }
         default:
             tracked.append(HashMarker.other.rawValue)
         }
@@ -413,8 +421,8 @@ enum KeyOrder {
         var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
 
         @inline(__always)
-        init(_ statement: Statement, _ column: Int32) {
-            type = statement.columnType(at: column)
+        init<Source: SQLValueSource>(_ statement: Source, _ column: Int32) {
+            type = statement.type(at: column)
             switch type {
             case .null: break
             case .integer: integer = statement.int64(at: column)
