@@ -51,6 +51,76 @@ import XOShareTestSupport
         try orgs.expectSpokeMatchesHub()
     }
 
+    /// The export also writes in the home (its state, and the spool of compressed records):
+    /// a full disk there is the same clear error, and nothing is left half done.
+    @Test func aFullDiskUnderTheHubsHomeLeavesNoBundleAndAdvancesNothing() throws {
+        let orgs = try TwoOrgs()
+        try orgs.connect()
+        try orgs.changeHub("UPDATE Account SET Name = Name || ' (renamed)'")
+        let small = try orgs.directory.folder("smallhome")
+        #expect(
+            try system(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small]) == 0, "cannot mount a small disk")
+        defer { _ = try? system(["umount", small]) }
+        try FileManager.default.copyItem(atPath: orgs.directory.file("hub"), toPath: small + "/hub")
+        #expect(FileManager.default.createFile(atPath: small + "/filler", contents: nil))
+        let filler = try #require(FileHandle(forWritingAtPath: small + "/filler"))
+        while (try? filler.write(contentsOf: Data(count: 1024))) != nil {}
+        try? filler.close()
+
+        let home = small + "/hub"
+        let before = try orgs.status(home)
+        let bundles = try orgs.bundleNames()
+        let full = try orgs.run(["--home", home, "hub", "export", "--drop", "drop"])
+        #expect(full.status == 74, "\(full.errors)")
+        #expect(full.errors.contains("free some space"), "\(full.errors)")
+        #expect(try orgs.bundleNames() == bundles)
+        let after = try orgs.status(home)
+        #expect(
+            ((after["spokes"] as? [[String: Any]])?.first?["lastSequence"] as? Int)
+                == ((before["spokes"] as? [[String: Any]])?.first?["lastSequence"] as? Int))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: home).allSatisfy { !$0.hasPrefix(".xo-spool") })
+
+        try FileManager.default.removeItem(atPath: small + "/filler")
+        try orgs.expectSuccess(["--home", home, "hub", "export", "--drop", "drop"])
+        try orgs.expectSuccess(["--home", "spoke", "spoke", "sync", "--drop", "drop"])
+        try orgs.expectSpokeMatchesHub()
+    }
+
+    /// A record stream whose spool cannot be written (compressed on the worker thread)
+    /// reports the disk's error when it is finished, with the exit code for a full disk.
+    @Test func aSpoolOnAFullDiskFailsItsStreamWithTheDisksError() throws {
+        let directory = try TemporaryDirectory()
+        let small = try directory.folder("small")
+        #expect(
+            try system(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", small]) == 0, "cannot mount a small disk")
+        defer { _ = try? system(["umount", small]) }
+        #expect(FileManager.default.createFile(atPath: small + "/filler", contents: nil))
+        let filler = try #require(FileHandle(forWritingAtPath: small + "/filler"))
+        while (try? filler.write(contentsOf: Data(count: 1024))) != nil {}
+        try? filler.close()
+
+        for worker in [FrameWorker(), nil] {
+            let stream = try RecordStream(
+                object: 0, objectName: "Account", spoolDirectory: small, modificationTime: 0, segmentTarget: 512,
+                worker: worker)
+            var failure: (any Error)?
+            do {
+                for id in 0..<2000 {
+                    stream.segment.append(RecordCodec.Operation.upsert.rawValue)
+                    RecordCodec.append(.integer(Int64(id)), to: &stream.segment)
+                    RecordCodec.append(.blob((0..<64).map { _ in UInt8.random(in: 0...255) }), to: &stream.segment)
+                    try stream.endRecord()
+                }
+                try stream.finish()
+            } catch {
+                failure = error
+            }
+            let error = try #require(failure, "a full disk went unnoticed")
+            #expect(error.exitCode == .ioError, "\(error)")
+            #expect("\(error)".contains("free some space"), "\(error)")
+        }
+    }
+
     @Test func aWriteProtectedDropAtTheHubIsAClearPermissionError() throws {
         let orgs = try TwoOrgs()
         try orgs.connect()
