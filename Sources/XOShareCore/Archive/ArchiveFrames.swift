@@ -15,69 +15,34 @@ public enum ArchiveFrames {
 /// Encodes tar entries (pax, regular files) as plain bytes: header, contents,
 /// padding to the 512-byte block. No compression and no end-of-archive marker.
 public final class TarEntryEncoder {
-    private let archive: OpaquePointer
-    private let modificationTime: Int64
-    /// Where the writer callback appends; swapped with the caller's buffer around each entry.
-    fileprivate var output: [UInt8] = []
-    fileprivate var capturing = true
+    private let capture = CapturingSink()
+    private let writer: ArchiveWriter
 
     /// - Parameter modificationTime: the time stamped on every entry.
     public init(modificationTime: Int64) throws {
-        guard let archive = archive_write_new() else {
-            throw ArchiveError(operation: "archive_write_new", message: "out of memory", errno: 0, isReading: false)
-        }
-        self.archive = archive
-        self.modificationTime = modificationTime
-        try check(archive_write_set_format_pax_restricted(archive), "choosing the tar format")
-        // Unblocked: every byte reaches the callback as soon as it is written.
-        try check(archive_write_set_bytes_per_block(archive, 0), "setting the block size")
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        try check(archive_write_open2(archive, context, nil, tarEntryWriteCallback, nil, nil), "opening the archive")
+        writer = try ArchiveWriter(sink: capture, compressionLevel: nil, modificationTime: modificationTime)
     }
 
     deinit {
-        capturing = false  // Freeing writes the end marker, which nobody asked for.
-        archive_write_free(archive)
-    }
-
-    private func check(_ code: Int32, _ operation: String) throws {
-        guard code == ARCHIVE_OK || code == ARCHIVE_WARN else {
-            throw ArchiveError.from(archive, operation, reading: false)
-        }
+        capture.isCapturing = false  // Freeing the writer writes the end marker, which nobody asked for.
     }
 
     /// Appends the tar bytes of one regular file named `name` holding `contents` to `buffer`.
     public func append(named name: String, contents: UnsafeRawBufferPointer, to buffer: inout [UInt8]) throws {
-        guard let entry = archive_entry_new() else {
-            throw ArchiveError(operation: "archive_entry_new", message: "out of memory", errno: 0, isReading: false)
-        }
-        defer { archive_entry_free(entry) }
-        swap(&output, &buffer)
-        defer { swap(&output, &buffer) }
-        archive_entry_set_pathname(entry, name)
-        archive_entry_set_size(entry, la_int64_t(contents.count))
-        archive_entry_set_filetype(entry, xo_archive_regular_file_type())
-        archive_entry_set_perm(entry, 0o644)
-        archive_entry_set_mtime(entry, time_t(modificationTime), 0)
-        try check(archive_write_header(archive, entry), "writing the header of \(name)")
-        var offset = 0
-        while offset < contents.count {
-            let written = archive_write_data(archive, contents.baseAddress! + offset, contents.count - offset)
-            if written <= 0 { try check(Int32(ARCHIVE_FATAL), "writing \(name)") }
-            offset += written
-        }
-        try check(archive_write_finish_entry(archive), "finishing \(name)")
+        swap(&capture.bytes, &buffer)
+        defer { swap(&capture.bytes, &buffer) }
+        try writer.addFile(named: name, contents: contents)
     }
 }
 
-private func tarEntryWriteCallback(
-    _ archive: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ buffer: UnsafeRawPointer?, _ length: Int
-) -> la_ssize_t {
-    let encoder = Unmanaged<TarEntryEncoder>.fromOpaque(context!).takeUnretainedValue()
-    if encoder.capturing, length > 0 {
-        encoder.output.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: length))
+/// Keeps what a writer hands it, while `isCapturing`.
+private final class CapturingSink: ByteSink {
+    var bytes: [UInt8] = []
+    var isCapturing = true
+
+    func write(_ data: UnsafeRawBufferPointer) throws {
+        if isCapturing { bytes.append(contentsOf: data) }
     }
-    return length
 }
 
 /// Compresses bytes into one complete zstd frame, with libarchive's zstd filter
@@ -118,12 +83,7 @@ public struct ZstdFrameCompressor: Sendable {
         archive_entry_set_filetype(entry, xo_archive_regular_file_type())
         archive_entry_set_size(entry, la_int64_t(plain.count))
         try check(archive_write_header(archive, entry), "starting the frame")
-        var offset = 0
-        while offset < plain.count {
-            let written = archive_write_data(archive, plain.baseAddress! + offset, plain.count - offset)
-            if written <= 0 { try check(Int32(ARCHIVE_FATAL), "compressing the frame") }
-            offset += written
-        }
+        if !writeArchiveData(archive, plain) { try check(Int32(ARCHIVE_FATAL), "compressing the frame") }
         try check(archive_write_close(archive), "finishing the frame")
     }
 }

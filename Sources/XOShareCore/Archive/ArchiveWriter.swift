@@ -10,10 +10,11 @@ public final class ArchiveWriter {
     private var isClosed = false
 
     /// - Parameters:
-    ///   - compressionLevel: zstd level (1 to 19).
+    ///   - compressionLevel: zstd level (1 to 19), or nil for a plain tar stream
+    ///     handed to the sink as it is made, entry by entry, with no blocking.
     ///   - threads: zstd worker threads; 0 compresses on the calling thread.
     ///   - modificationTime: the time stamped on every entry.
-    public init(sink: ByteSink, compressionLevel: Int = 3, threads: Int = 0, modificationTime: Int64) throws {
+    public init(sink: ByteSink, compressionLevel: Int? = 3, threads: Int = 0, modificationTime: Int64) throws {
         guard let archive = archive_write_new() else {
             throw ArchiveError(operation: "archive_write_new", message: "out of memory", errno: 0, isReading: false)
         }
@@ -21,15 +22,19 @@ public final class ArchiveWriter {
         self.sink = sink
         self.modificationTime = modificationTime
         try check(archive_write_set_format_pax_restricted(archive), "choosing the tar format")
-        try check(archive_write_add_filter_zstd(archive), "adding zstd compression")
-        try check(
-            archive_write_set_filter_option(archive, "zstd", "compression-level", String(compressionLevel)),
-            "setting the zstd level")
-        if threads > 0 {
-            // Older libarchive builds lack the option; compressing on one thread is still correct.
-            _ = archive_write_set_filter_option(archive, "zstd", "threads", String(threads))
+        if let compressionLevel {
+            try check(archive_write_add_filter_zstd(archive), "adding zstd compression")
+            try check(
+                archive_write_set_filter_option(archive, "zstd", "compression-level", String(compressionLevel)),
+                "setting the zstd level")
+            if threads > 0 {
+                // Older libarchive builds lack the option; compressing on one thread is still correct.
+                _ = archive_write_set_filter_option(archive, "zstd", "threads", String(threads))
+            }
+            try check(archive_write_set_bytes_in_last_block(archive, 1), "setting the last block size")
+        } else {
+            try check(archive_write_set_bytes_per_block(archive, 0), "setting the block size")
         }
-        try check(archive_write_set_bytes_in_last_block(archive, 1), "setting the last block size")
         let context = Unmanaged.passUnretained(self).toOpaque()
         try check(archive_write_open2(archive, context, nil, archiveWriteCallback, nil, nil), "opening the archive")
     }
@@ -88,12 +93,7 @@ public final class ArchiveWriter {
         archive_entry_set_perm(entry, 0o644)
         archive_entry_set_mtime(entry, time_t(modificationTime), 0)
         try check(archive_write_header(archive, entry), "writing the header of \(name)")
-        var offset = 0
-        while offset < contents.count {
-            let written = archive_write_data(archive, contents.baseAddress! + offset, contents.count - offset)
-            if written <= 0 { try check(Int32(ARCHIVE_FATAL), "writing \(name)") }
-            offset += written
-        }
+        if !writeArchiveData(archive, contents) { try check(Int32(ARCHIVE_FATAL), "writing \(name)") }
         try check(archive_write_finish_entry(archive), "finishing \(name)")
     }
 
@@ -107,6 +107,17 @@ public final class ArchiveWriter {
         isClosed = true
         try check(archive_write_close(archive), "closing the archive")
     }
+}
+
+/// Writes an entry's data in as many calls as libarchive takes; false when one fails.
+func writeArchiveData(_ archive: OpaquePointer, _ contents: UnsafeRawBufferPointer) -> Bool {
+    var offset = 0
+    while offset < contents.count {
+        let written = archive_write_data(archive, contents.baseAddress! + offset, contents.count - offset)
+        if written <= 0 { return false }
+        offset += written
+    }
+    return true
 }
 
 private func archiveWriteCallback(
