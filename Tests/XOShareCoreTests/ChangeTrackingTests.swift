@@ -99,6 +99,42 @@ import XOShareTestSupport
         #expect(!hub.isEmpty)
     }
 
+    /// Runs the change tracking of an export in `begin`'s kind of transaction, after one
+    /// change at the hub, and returns what it found for Account.
+    func trackOneChange(begin: String) throws -> (changes: Int64, trackedWithSQL: [String]) {
+        let orgs = try ConnectedOrgs()
+        _ = try orgs.hub.export(to: orgs.drop)
+        try Database(path: orgs.directory.file("hub.db")).execute("UPDATE Account SET Employees = 1 WHERE Id = 2")
+        let work = try orgs.hub.openWorkConnection()
+        let objects = try orgs.hub.currentSchemas(in: work)
+        let version = try #require(Int64(try StateStore(connection: work).setting("tracking_version") ?? ""))
+        try work.execute(begin)
+        defer { try? work.execute("ROLLBACK") }
+        let update = try ChangeTracker(connection: work).update(
+            objects: objects, readers: [ChangeTracker.Reader(since: version, snapshot: false)]
+        ) { index in
+            try RecordStream(
+                object: index, objectName: objects[index].name, spoolDirectory: orgs.directory.path,
+                modificationTime: 0)
+        }
+        let account = try #require(update.objects.first { $0.schema.name == "Account" })
+        let changes = try #require(account.latestChanges)
+        try changes.finish()
+        return (changes.recordCount, update.trackedWithSQL)
+    }
+
+    /// The export's transaction has written nothing to the file yet: the merge reads each
+    /// tracking table on its own connection. Once the transaction holds the file
+    /// exclusively, that connection cannot read, and SQL tracks the same change.
+    @Test func theMergeReadsTrackingTablesOnASecondConnectionOrFallsBack() throws {
+        let merged = try trackOneChange(begin: "BEGIN IMMEDIATE")
+        #expect(merged.changes == 1)
+        #expect(merged.trackedWithSQL.isEmpty)
+        let locked = try trackOneChange(begin: "BEGIN EXCLUSIVE")
+        #expect(locked.changes == 1)
+        #expect(Set(locked.trackedWithSQL) == Set(fixtureShares.map(\.object)))
+    }
+
     /// The stages of an export on three threads or on one make the same bundles' contents.
     @Test func oneThreadOrThreeTheSpokeGetsTheSame() throws {
         var spokes: [[[SQLValue]]] = []

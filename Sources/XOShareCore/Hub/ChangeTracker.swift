@@ -51,6 +51,8 @@ struct ChangeTracker {
     struct Update {
         var version: Int64
         var objects: [TrackedObject]
+        /// The objects that could not be merged and were tracked by the slower SQL statements.
+        var trackedWithSQL: [String] = []
 
         /// Whether `reader` gets object `index` whole.
         func isComplete(_ index: Int, for reader: Reader) -> Bool {
@@ -67,38 +69,56 @@ struct ChangeTracker {
     ) throws -> Update {
         let state = StateStore(connection: connection)
         let version = (Int64(try state.setting("tracking_version") ?? "0") ?? 0) + 1
+        var update = Update(version: version, objects: [])
+        for object in objects {
+            let (table, reset) = try trackingTable(for: object, version: version)
+            update.objects.append(TrackedObject(schema: object, table: table, resetVersion: reset))
+        }
+        // Existing tracking tables first, and their new rows applied only after all are
+        // read: each scan reads its table on a second connection, which a large write
+        // of this transaction (one that spills to the file) would lock out.
+        let order = update.objects.indices.sorted {
+            (update.objects[$0].resetVersion == version ? 1 : 0, $0) < (
+                update.objects[$1].resetVersion == version ? 1 : 0, $1
+            )
+        }
+        var staged: [(staging: String, table: String)] = []
+        for index in order {
+            var tracked = update.objects[index]
+            let object = tracked.schema
+            let isNewTable = tracked.resetVersion == version
+            let wantsComplete = readers.contains { update.isComplete(index, for: $0) }
+            let wantsLatest = readers.contains { !update.isComplete(index, for: $0) && $0.since == version - 1 }
+            tracked.complete = wantsComplete ? try makeStream(index) : nil
+            tracked.latestChanges = wantsLatest ? try makeStream(index) : nil
+            let staging = "xo_tracking_changes_\(index)"
+            do {
+                try ObjectScan(
+                    connection: connection, object: object, table: tracked.table, version: version,
+                    isNewTable: isNewTable, stagingTable: staging, pipelined: pipelined
+                ).run(complete: tracked.complete, changes: tracked.latestChanges)
+                if !isNewTable { staged.append((staging, tracked.table)) }
+            } catch is ObjectScan.CannotMerge {
+                // Keys SQLite orders otherwise, or a tracking table the second connection could
+                // not read: nothing was applied to the tracking table, so start over with SQL.
+                update.trackedWithSQL.append(object.name)
+                tracked.complete = wantsComplete ? try makeStream(index) : nil
+                tracked.latestChanges = wantsLatest ? try makeStream(index) : nil
+                try recordChangesWithSQL(
+                    of: object, in: tracked.table, version: version, findDeletions: !isNewTable)
+                if let complete = tracked.complete { try writeAllRecords(of: object, to: complete) }
+                if let changes = tracked.latestChanges {
+                    try writeChanges(of: object, tracked: tracked.table, after: version - 1, to: changes)
+                }
+            }
+            update.objects[index] = tracked
+        }
+        for (staging, table) in staged { try ObjectScan.applyStaged(staging, to: table, in: connection) }
         let shared = Set(objects.map(\.name))
         for row in try connection.rows("SELECT id, object FROM main.tracked_object")
         where !shared.contains(row[1].string) {
             try connection.execute("DROP TABLE IF EXISTS main.\(Self.tableName(row[0].integer ?? 0))")
             try connection.run("DELETE FROM main.tracked_object WHERE id = ?", [row[0]])
-        }
-        var update = Update(version: version, objects: [])
-        for (index, object) in objects.enumerated() {
-            let (table, reset) = try trackingTable(for: object, version: version)
-            var tracked = TrackedObject(schema: object, table: table, resetVersion: reset)
-            update.objects.append(tracked)
-            let wantsComplete = readers.contains { update.isComplete(index, for: $0) }
-            let wantsLatest = readers.contains { !update.isComplete(index, for: $0) && $0.since == version - 1 }
-            tracked.complete = wantsComplete ? try makeStream(index) : nil
-            tracked.latestChanges = wantsLatest ? try makeStream(index) : nil
-            do {
-                try ObjectScan(
-                    connection: connection, object: object, table: table, version: version,
-                    isNewTable: reset == version, pipelined: pipelined
-                ).run(complete: tracked.complete, changes: tracked.latestChanges)
-            } catch ObjectScan.OutOfOrder.keys {
-                // SQLite ordered the keys in a way the scan does not (a collation other than
-                // BINARY, a UTF-16 database): nothing was recorded yet, so start over with SQL.
-                tracked.complete = wantsComplete ? try makeStream(index) : nil
-                tracked.latestChanges = wantsLatest ? try makeStream(index) : nil
-                try recordChangesWithSQL(of: object, in: table, version: version, findDeletions: reset != version)
-                if let complete = tracked.complete { try writeAllRecords(of: object, to: complete) }
-                if let changes = tracked.latestChanges {
-                    try writeChanges(of: object, tracked: table, after: version - 1, to: changes)
-                }
-            }
-            update.objects[index] = tracked
         }
         try state.setSetting("tracking_version", String(version))
         return update

@@ -4,26 +4,39 @@ import Foundation
 /// order, as a merge: no lookup per record, in either table.
 ///
 /// Two stages, on two threads when `pipelined`:
-/// - reading (the calling thread, the only one that touches SQLite): steps
-///   through the object's records, encoding each once as bundles carry it,
-///   and through the tracking rows whose keys fall in the same range, into a
+/// - reading (the calling thread, on the export's connection): steps through
+///   the object's records, encoding each once as bundles carry it, into a
 ///   `ScanBatch`; and writes the tracking rows the merging stage asks for,
 ///   64 to a statement (`TrackingRowWriter`);
-/// - merging (`ScanMerge`): hashes each record (first 16 bytes of the SHA-256
-///   of its encoding), compares it with the tracked hash, and hands every
-///   record to the `complete` stream, the new and changed ones and the
-///   deletions to the `changes` stream, and asks for new tracking rows.
+/// - merging (`ScanMerge`, with its own read-only connection to the state
+///   database): steps through the tracking table, hashes each record (first
+///   16 bytes of the SHA-256 of its encoding), compares it with the tracked
+///   hash, hands every record to the `complete` stream and the new and
+///   changed ones and the deletions to the `changes` stream, and asks for new
+///   tracking rows.
 ///
-/// Tracking rows go straight into a tracking table made in this run; into an
-/// existing one (which is being read) they go through a temporary table,
-/// applied after the pass.
+/// The merging stage's connection sees the state database as last committed,
+/// which is what it must read: this run has not written to that tracking table.
+/// It can read only while the export's transaction has not had to write its
+/// changes to the file (a cache spill, which locks readers out), so the caller
+/// scans existing tracking tables before writing much (`ChangeTracker.update`).
+///
+/// Tracking rows go straight into a tracking table made in this run (nothing
+/// reads it); for an existing one they go to the temporary table
+/// `stagingTable`, for the caller to apply once every object is scanned.
 ///
 /// The pass relies on both sides coming in the order `KeyOrder` describes,
 /// SQLite's own for BINARY collation. It checks that as it goes and throws
-/// `OutOfOrder.keys` otherwise, having changed nothing in the tracking table
-/// that a slower pass cannot redo.
+/// `CannotMerge` otherwise, or when the tracking table cannot be read on the
+/// second connection, having changed nothing that a slower pass cannot redo.
 struct ObjectScan {
-    enum OutOfOrder: Error { case keys }
+    enum CannotMerge: Error {
+        /// SQLite ordered the keys in a way the scan does not (a collation other than
+        /// BINARY, a UTF-16 database).
+        case keysOutOfOrder
+        /// The tracking table could not be read on a connection of its own.
+        case trackingTableUnreadable(any Error)
+    }
 
     let connection: Database
     let object: ObjectSchema
@@ -31,6 +44,8 @@ struct ObjectScan {
     let version: Int64
     /// A tracking table made in this run: it is empty, so it is written directly.
     let isNewTable: Bool
+    /// The temporary table that receives the tracking rows of an existing tracking table.
+    let stagingTable: String
     /// Whether the merging stage runs on its own thread.
     var pipelined = true
 
@@ -49,18 +64,24 @@ struct ObjectScan {
         let columns = object.fields.map { quoteIdentifier($0.name) }.joined(separator: ", ")
         let rows = try connection.prepare(
             "SELECT \(columns) FROM org.\(quoteIdentifier(object.name)) WHERE \(key) IS NOT NULL ORDER BY \(key)")
-        let tracked = isNewTable ? nil : try connection.prepare("SELECT key, hash FROM main.\(table) ORDER BY key")
         let writer: TrackingRowWriter
         if isNewTable {
             writer = try TrackingRowWriter(connection: connection, table: "main.\(table)", version: version)
         } else {
             try connection.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS xo_tracking_changes (key, hash BLOB, version INTEGER NOT NULL)")
-            try connection.execute("DELETE FROM temp.xo_tracking_changes")
-            writer = try TrackingRowWriter(connection: connection, table: "temp.xo_tracking_changes", version: version)
+                """
+                DROP TABLE IF EXISTS temp.\(stagingTable);
+                CREATE TEMP TABLE \(stagingTable) (key, hash BLOB, version INTEGER NOT NULL);
+                """)
+            writer = try TrackingRowWriter(connection: connection, table: "temp.\(stagingTable)", version: version)
         }
-
-        let merge = ScanMerge(complete: complete, changes: changes)
+        let tracked: Statement?
+        do {
+            tracked = isNewTable ? nil : try TrackedRows.open(statePath: connection.path, table: table)
+        } catch {
+            throw CannotMerge.trackingTableUnreadable(error)
+        }
+        let merge = ScanMerge(tracked: tracked, complete: complete, changes: changes)
         let stage = pipelined ? ScanStage() : nil
         var free = (0..<3).map { _ in ScanBatch() }
         var atMerge = 0
@@ -78,10 +99,7 @@ struct ObjectScan {
 
         let values = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: Int(fieldCount))
         defer { values.deallocate() }
-        let trackedValues = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: 2)
-        defer { trackedValues.deallocate() }
         var hasRow = try rows.step()
-        var hasTracked = try tracked?.step() ?? false
         var isDone = false
         do {
             while !isDone && failure == nil {
@@ -97,11 +115,9 @@ struct ObjectScan {
                 var records = ByteWriter()
                 var recordEnds: [Int] = []
                 var keyStarts: [Int] = []
-                var trackedRows = ByteWriter()
                 swap(&records, &batch.records)
                 swap(&recordEnds, &batch.recordEnds)
                 swap(&keyStarts, &batch.keyStarts)
-                swap(&trackedRows, &batch.tracked)
                 // The object's next records, each encoded once.
                 while hasRow && recordEnds.count < Self.batchRecords && records.bytes.count < Self.batchBytes {
                     records.append(RecordCodec.Operation.upsert.rawValue)
@@ -113,23 +129,9 @@ struct ObjectScan {
                     recordEnds.append(records.bytes.count)
                     hasRow = try rows.step()
                 }
-                // The tracking rows up to the last of those keys (all that are left after the last record).
-                if let tracked {
-                    try records.bytes.withUnsafeBytes { encoded in
-                        let lastKey = try keyStarts.last.map { try KeyOrder.Key.decode(encoded, at: $0).key }
-                        while hasTracked {
-                            let row = tracked.rowValues(count: 2, storage: trackedValues)
-                            if hasRow, let lastKey, KeyOrder.compare(KeyOrder.Key(row, 0), lastKey) > 0 { break }
-                            RecordCodec.appendColumn(row, 0, to: &trackedRows)
-                            ScanBatch.appendTrackedHash(of: row, to: &trackedRows)
-                            hasTracked = try tracked.step()
-                        }
-                    }
-                }
                 swap(&records, &batch.records)
                 swap(&recordEnds, &batch.recordEnds)
                 swap(&keyStarts, &batch.keyStarts)
-                swap(&trackedRows, &batch.tracked)
                 batch.isLast = !hasRow
                 isDone = batch.isLast
                 if let stage {
@@ -148,34 +150,44 @@ struct ObjectScan {
             takeBack(stage.nextMerged())
             atMerge -= 1
         }
+        merge.finish()
         if let failure { throw failure }
         try writer.flush()
-        guard !isNewTable else { return }
-        tracked?.rewind()
+    }
+
+    /// Applies the tracking rows staged by the scan of an existing tracking table.
+    static func applyStaged(_ stagingTable: String, to table: String, in connection: Database) throws {
         try connection.execute(
             """
             INSERT OR REPLACE INTO main.\(table) (key, hash, version)
-            SELECT key, hash, version FROM temp.xo_tracking_changes ORDER BY rowid
+            SELECT key, hash, version FROM temp.\(stagingTable) ORDER BY rowid;
+            DROP TABLE temp.\(stagingTable);
             """)
-        try connection.execute("DELETE FROM temp.xo_tracking_changes")
     }
 }
 
-/// Records and tracking rows of one key range, on their way from the reading
-/// stage to the merging stage and back.
+/// The tracking rows of an existing tracking table, in key order, read on a
+/// read-only connection of their own.
+enum TrackedRows {
+    static func open(statePath: String, table: String) throws -> Statement {
+        // Waiting is pointless: the export holds what would make this connection wait.
+        let database = try Database(path: statePath, mode: .readOnly, busyTimeout: 0)
+        return try database.prepare("SELECT key, hash FROM main.\(table) ORDER BY key")
+    }
+}
+
+/// Records of one key range, on their way from the reading stage to the
+/// merging stage and back.
 final class ScanBatch {
     /// Encoded records (an operation byte, then the values).
     var records = ByteWriter(capacity: ObjectScan.batchBytes + (64 << 10))
     /// Where each record ends, and where its key value starts.
     var recordEnds: [Int] = []
     var keyStarts: [Int] = []
-    /// Tracking rows: the key, encoded as a value, then a hash marker.
-    var tracked = ByteWriter(capacity: 64 << 10)
-    /// Whether this batch holds the last records and every remaining tracking row.
+    /// Whether this batch holds the last records: the merge then takes every remaining tracking row.
     var isLast = false
     /// Set by the merging stage: tracking rows to write (the key, then a hash marker).
     var staged = ByteWriter(capacity: 64 << 10)
-    var stagedCount = 0
     var failure: (any Error)?
 
     enum HashMarker: UInt8 {
@@ -183,8 +195,6 @@ final class ScanBatch {
         case none = 0
         /// `RowHasher.byteCount` bytes follow.
         case hash = 1
-        /// Anything else (a damaged state file): never equal to a record's hash.
-        case other = 2
     }
 
     init() {
@@ -196,117 +206,106 @@ final class ScanBatch {
         records.removeAll()
         recordEnds.removeAll(keepingCapacity: true)
         keyStarts.removeAll(keepingCapacity: true)
-        tracked.removeAll()
         staged.removeAll()
-        stagedCount = 0
         isLast = false
         failure = nil
     }
-
-    @inline(__always)
-    static func appendTrackedHash(of row: SQLValueList, to tracked: inout ByteWriter) {
-        switch row.type(at: 1) {
-        case .null:
-            tracked.append(HashMarker.none.rawValue)
-        case .blob:
-            let hash = row.blobBytes(at: 1)
-            if hash.count == RowHasher.byteCount {
-                tracked.append(HashMarker.hash.rawValue)
-                tracked.append(hash)
-            } else {
-                tracked.append(HashMarker.other.rawValue)
-            }
-        default:
-            tracked.append(HashMarker.other.rawValue)
-        }
-    }
 }
 
-/// The merging stage: compares each record of a batch with its tracking row.
-/// Batches come in key order; it keeps the last keys to check that order.
+/// The merging stage: compares each record of a batch with its tracking row,
+/// read from its own statement. Batches come in key order; it keeps the last
+/// keys to check that order.
 final class ScanMerge {
+    private var tracked: Statement?
+    private var hasTracked: Bool?
     private let complete: RecordStream?
     private let changes: RecordStream?
     private let hasher = RowHasher()
     private var lastRecordKey = KeyOrder.Holder()
     private var lastTrackedKey = KeyOrder.Holder()
+    private let trackedValues = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: 2)
 
-    init(complete: RecordStream?, changes: RecordStream?) {
+    init(tracked: Statement?, complete: RecordStream?, changes: RecordStream?) {
+        self.tracked = tracked
         self.complete = complete
         self.changes = changes
     }
 
+    deinit { trackedValues.deallocate() }
+
+    /// Lets go of the tracking table's connection (and its read lock).
+    func finish() {
+        tracked = nil
+    }
+
     func process(_ batch: ScanBatch) {
+        var staged = ByteWriter()
+        swap(&staged, &batch.staged)
+        defer { swap(&staged, &batch.staged) }
         do {
             try batch.records.bytes.withUnsafeBytes { records in
-                try batch.tracked.bytes.withUnsafeBytes { tracked in
-                    try merge(batch, records: records, tracked: tracked)
-                }
+                try merge(batch, records: records, staged: &staged)
             }
         } catch {
             batch.failure = error
         }
     }
 
-    /// A tracking row read from a batch.
-    private struct TrackedRow {
-        var key: KeyOrder.Key
-        var keyBytes: UnsafeRawBufferPointer
-        var marker: ScanBatch.HashMarker
-        var hash: UnsafeRawBufferPointer
+    /// Steps the tracking table to its next row, checking the order; false at its end.
+    private func stepTracked() throws -> Bool {
+        guard let tracked else { return false }
+        do {
+            guard try tracked.step() else { return false }
+        } catch {
+            throw ObjectScan.CannotMerge.trackingTableUnreadable(error)
+        }
+        let key = KeyOrder.Key(tracked, 0)
+        guard lastTrackedKey.precedes(key) else { throw ObjectScan.CannotMerge.keysOutOfOrder }
+        lastTrackedKey.hold(key)
+        return true
     }
 
-    private func merge(_ batch: ScanBatch, records: UnsafeRawBufferPointer, tracked: UnsafeRawBufferPointer) throws {
-        var trackedReader = ByteReader(tracked) { _ in ObjectScan.OutOfOrder.keys }
-        func nextTracked() throws -> TrackedRow? {
-            guard !trackedReader.isAtEnd else { return nil }
-            let start = trackedReader.offset
-            let (key, end) = try KeyOrder.Key.decode(tracked, at: start)
-            _ = try trackedReader.readBytes(end - start)
-            guard lastTrackedKey.precedes(key) else { throw ObjectScan.OutOfOrder.keys }
-            lastTrackedKey.hold(key)
-            let marker = ScanBatch.HashMarker(rawValue: try trackedReader.readByte()) ?? .other
-            let hash =
-                marker == .hash
-                ? try trackedReader.readBytes(RowHasher.byteCount) : UnsafeRawBufferPointer(start: nil, count: 0)
-            return TrackedRow(
-                key: key, keyBytes: UnsafeRawBufferPointer(rebasing: tracked[start..<end]), marker: marker, hash: hash)
-        }
-        func vanished(_ row: TrackedRow) throws {
-            guard row.marker != .none else { return }  // a tombstone already
-            batch.staged.append(row.keyBytes)
-            batch.staged.append(ScanBatch.HashMarker.none.rawValue)
-            batch.stagedCount += 1
+    private func merge(_ batch: ScanBatch, records: UnsafeRawBufferPointer, staged: inout ByteWriter) throws {
+        if hasTracked == nil { hasTracked = try stepTracked() }
+        /// The tracking row the statement is on: its key is gone from the object.
+        func vanished(_ row: SQLValueList) throws {
+            guard row.type(at: 1) != .null else { return }  // a tombstone already
+            RecordCodec.appendColumn(row, 0, to: &staged)
+            staged.append(ScanBatch.HashMarker.none.rawValue)
             if let changes {
                 changes.segment.append(RecordCodec.Operation.delete.rawValue)
-                changes.segment.append(row.keyBytes)
+                RecordCodec.appendColumn(row, 0, to: &changes.segment)
                 try changes.endRecord()
             }
         }
 
-        var current = try nextTracked()
         var start = 0
         for (end, keyStart) in zip(batch.recordEnds, batch.keyStarts) {
             let record = UnsafeRawBufferPointer(rebasing: records[start..<end])
             start = end
             let (key, keyEnd) = try KeyOrder.Key.decode(records, at: keyStart)
-            guard lastRecordKey.precedes(key) else { throw ObjectScan.OutOfOrder.keys }
+            guard lastRecordKey.precedes(key) else { throw ObjectScan.CannotMerge.keysOutOfOrder }
             lastRecordKey.hold(key)
-            while let row = current, KeyOrder.compare(row.key, key) < 0 {
+            var order = 1
+            while hasTracked == true, let tracked {
+                let row = tracked.rowValues(count: 2, storage: trackedValues)
+                order = KeyOrder.compare(KeyOrder.Key(row, 0), key)
+                guard order < 0 else { break }
                 try vanished(row)
-                current = try nextTracked()
+                hasTracked = try stepTracked()
+                order = 1
             }
             let hash = hasher.hash(encodedValues: UnsafeRawBufferPointer(rebasing: record[1...]))
             var changed = true
-            if let row = current, KeyOrder.compare(row.key, key) == 0 {
-                changed = !(row.marker == .hash && row.hash.elementsEqual(hash))
-                current = try nextTracked()
+            if order == 0, let tracked {
+                let known = tracked.rowValues(count: 2, storage: trackedValues)
+                changed = !(known.type(at: 1) == .blob && known.blobBytes(at: 1).elementsEqual(hash))
+                hasTracked = try stepTracked()
             }
             if changed {
-                batch.staged.append(UnsafeRawBufferPointer(rebasing: records[keyStart..<keyEnd]))
-                batch.staged.append(ScanBatch.HashMarker.hash.rawValue)
-                batch.staged.append(hash)
-                batch.stagedCount += 1
+                staged.append(UnsafeRawBufferPointer(rebasing: records[keyStart..<keyEnd]))
+                staged.append(ScanBatch.HashMarker.hash.rawValue)
+                staged.append(hash)
             }
             if let complete {
                 complete.segment.append(record)
@@ -317,10 +316,10 @@ final class ScanMerge {
                 try changes.endRecord()
             }
         }
-        // Tracking rows past the last record: keys gone from the object.
-        while let row = current {
-            try vanished(row)
-            current = try nextTracked()
+        // After the last record, every tracking row left is a key gone from the object.
+        while batch.isLast, hasTracked == true, let tracked {
+            try vanished(tracked.rowValues(count: 2, storage: trackedValues))
+            hasTracked = try stepTracked()
         }
     }
 }
@@ -443,7 +442,7 @@ enum KeyOrder {
         @inline(__always)
         static func decode(_ buffer: UnsafeRawBufferPointer, at offset: Int) throws -> (key: Key, end: Int) {
             var reader = ByteReader(UnsafeRawBufferPointer(rebasing: buffer[offset...])) { _ in
-                ObjectScan.OutOfOrder.keys
+                ObjectScan.CannotMerge.keysOutOfOrder
             }
             let key: Key
             switch RecordCodec.Tag(rawValue: try reader.readByte()) {

@@ -13,9 +13,11 @@ public final class Database {
 
     /// Opens the database at `path`.
     ///
+    /// - Parameter busyTimeout: how long, in milliseconds, to wait for another
+    ///   connection's lock before failing with `SQLITE_BUSY`.
     /// - Throws: `DatabaseError` when the file cannot be opened in that mode.
     /// The corresponding C function is `sqlite3_open_v2`.
-    public init(path: String, mode: Mode = .readWrite) throws {
+    public init(path: String, mode: Mode = .readWrite, busyTimeout: Int32 = 5000) throws {
         // URI file names let a read-write connection attach another database read-only.
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_URI
         switch mode {
@@ -35,7 +37,7 @@ public final class Database {
         self.path = path
         sqlite3_extended_result_codes(connection, 1)
         // Wait a little for another process's write to finish rather than failing at once.
-        sqlite3_busy_timeout(connection, 5000)
+        sqlite3_busy_timeout(connection, busyTimeout)
         // Reject files that are not databases at open time rather than at first use.
         try execute("SELECT count(*) FROM sqlite_schema")
     }
