@@ -29,9 +29,11 @@ let package = Package(
             name: "XOShareCore",
             dependencies: ["CArchive", "CCrypto", "CSQLite"]
         ),
+        // The process-wide memory setting the executable makes (a libc call Swift cannot see).
+        .target(name: "CProcessMemory"),
         .executableTarget(
             name: "xoshare",
-            dependencies: ["XOShareCore"]
+            dependencies: ["XOShareCore", "CProcessMemory"]
         ),
         // Helpers shared by the test targets: temporary folders, fixtures, running the binary.
         .target(
