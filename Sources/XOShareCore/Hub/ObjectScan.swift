@@ -351,13 +351,6 @@ final class ScanStage: @unchecked Sendable {
     }
 }
 
-/// A value handed to another thread by a caller that does not touch it again
-/// until that thread is done with it.
-struct Unchecked<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
-
 /// Writes tracking rows (key, hash or NULL for a tombstone, version) many to a
 /// statement: one INSERT per row would spend more on running the statement
 /// than on the row.
