@@ -65,7 +65,10 @@ import XOShareTestSupport
     /// A NOCASE key makes SQLite's order differ from the scan's: the export notices
     /// and tracks the object the slower way, with the same result.
     @Test func keysInAnotherCollationAreTrackedTheSlowerWay() throws {
-        let orgs = try ConnectedOrgs()
+        let warnings = Warnings()
+        let orgs = try ConnectedOrgs(
+            environment: Environment(
+                report: { event in if case .warning(let text) = event { warnings.append(text) } }, lockTimeout: 0))
         let hubDatabase = try Database(path: orgs.directory.file("hub.db"))
         try hubDatabase.execute(
             """
@@ -86,6 +89,9 @@ import XOShareTestSupport
         #expect(try orgs.spoke.sync(from: orgs.drop).applied == 1)
         try expectRegionsMatch(orgs)
         #expect(try orgs.hub.export(to: orgs.drop).isEmpty)
+        // The operator is told why exports of Region take longer; the other objects merge.
+        #expect(warnings.all.count == 3)
+        #expect(warnings.all.allSatisfy { $0.hasPrefix("Region is compared") && $0.contains("NOCASE") })
     }
 
     func expectRegionsMatch(_ orgs: ConnectedOrgs) throws {
@@ -219,4 +225,13 @@ import XOShareTestSupport
         #expect(rows.count == 500)
         #expect(rows.last == [.integer(500), .string("Account 500")])
     }
+}
+
+/// The warnings a run reported, from whichever thread reported them.
+final class Warnings: @unchecked Sendable {
+    private let lock = NSLock()
+    private var texts: [String] = []
+
+    func append(_ text: String) { lock.withLock { texts.append(text) } }
+    var all: [String] { lock.withLock { texts } }
 }

@@ -53,6 +53,8 @@ struct ChangeTracker {
         var objects: [TrackedObject]
         /// The objects that could not be merged and were tracked by the slower SQL statements.
         var trackedWithSQL: [String] = []
+        /// Of those, the ones whose keys SQLite sorts otherwise: they will be, every run.
+        var keysSortedOtherwise: [String] = []
 
         /// Whether `reader` gets object `index` whole.
         func isComplete(_ index: Int, for reader: Reader) -> Bool {
@@ -98,10 +100,11 @@ struct ChangeTracker {
                     isNewTable: isNewTable, stagingTable: staging, pipelined: pipelined
                 ).run(complete: tracked.complete, changes: tracked.latestChanges)
                 if !isNewTable { staged.append((staging, tracked.table)) }
-            } catch is ObjectScan.CannotMerge {
+            } catch let reason as ObjectScan.CannotMerge {
                 // Keys SQLite orders otherwise, or a tracking table the second connection could
                 // not read: nothing was applied to the tracking table, so start over with SQL.
                 update.trackedWithSQL.append(object.name)
+                if case .keysOutOfOrder = reason { update.keysSortedOtherwise.append(object.name) }
                 tracked.complete = wantsComplete ? try makeStream(index) : nil
                 tracked.latestChanges = wantsLatest ? try makeStream(index) : nil
                 try recordChangesWithSQL(

@@ -86,6 +86,12 @@ extension Org {
                     }
                     let update = try tracker.update(
                         objects: objects, readers: readers, pipelined: options.usesMoreThreads, makeStream: makeStream)
+                    for name in update.keysSortedOtherwise {
+                        environment.report(
+                            .warning(
+                                "\(name) is compared with its last export the slower way: SQLite sorts its primary key in another order than its bytes (a collation such as NOCASE, or a UTF-16 database)"
+                            ))
+                    }
                     for (connection, reader) in zip(active, readers) {
                         if let bundle = try exportChanges(
                             for: connection, reader: reader, update: update, tracker: tracker, makeStream: makeStream,
