@@ -275,11 +275,10 @@ extension Array where Element == UInt8 {
         // Even a genuine bundle signed by the hub after the notice is refused.
         let connection = try #require(try orgs.hub.state.spokeConnection(named: "globex"))
         let now = Int64(Date().timeIntervalSince1970)
-        var parameters = BundleParameters(
+        let parameters = BundleParameters(
             kind: .snapshot, connectionID: connection.id, secret: connection.secret,
             sequence: connection.lastSequence + 1, previousBundleHash: connection.lastBundleHash ?? [],
             createdAt: now, expiresAt: now + 3600)
-        parameters.compressionThreads = 0
         let manifest = Manifest(
             format: 1, hubOrg: "Acme Corp", connection: connection.id.description, sequence: parameters.sequence,
             createdAt: now, kind: "snapshot", objects: [], segmentLimit: 1 << 20)

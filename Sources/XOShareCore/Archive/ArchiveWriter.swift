@@ -12,9 +12,8 @@ public final class ArchiveWriter {
     /// - Parameters:
     ///   - compressionLevel: zstd level (1 to 19), or nil for a plain tar stream
     ///     handed to the sink as it is made, entry by entry, with no blocking.
-    ///   - threads: zstd worker threads; 0 compresses on the calling thread.
     ///   - modificationTime: the time stamped on every entry.
-    public init(sink: ByteSink, compressionLevel: Int? = 3, threads: Int = 0, modificationTime: Int64) throws {
+    public init(sink: ByteSink, compressionLevel: Int? = 3, modificationTime: Int64) throws {
         guard let archive = archive_write_new() else {
             throw ArchiveError(operation: "archive_write_new", message: "out of memory", errno: 0, isReading: false)
         }
@@ -27,10 +26,6 @@ public final class ArchiveWriter {
             try check(
                 archive_write_set_filter_option(archive, "zstd", "compression-level", String(compressionLevel)),
                 "setting the zstd level")
-            if threads > 0 {
-                // Older libarchive builds lack the option; compressing on one thread is still correct.
-                _ = archive_write_set_filter_option(archive, "zstd", "threads", String(threads))
-            }
             try check(archive_write_set_bytes_in_last_block(archive, 1), "setting the last block size")
         } else {
             try check(archive_write_set_bytes_per_block(archive, 0), "setting the block size")

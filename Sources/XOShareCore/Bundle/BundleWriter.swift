@@ -27,14 +27,13 @@ public struct BundleParameters {
     public var createdAt: Int64
     public var expiresAt: Int64
     public var compressionLevel = 3
-    public var compressionThreads = 0
     public var chunkSize: UInt32 = 1 << 20
     /// Tests only: a decompressed size to declare instead of the true one, as a hostile hub might.
     var declaredArchiveSize: UInt64?
 
     public init(
         kind: BundleHeader.Kind, connectionID: ConnectionID, secret: [UInt8], sequence: Int64,
-        previousBundleHash: [UInt8], createdAt: Int64, expiresAt: Int64, compressionThreads: Int = 0
+        previousBundleHash: [UInt8], createdAt: Int64, expiresAt: Int64
     ) {
         self.kind = kind
         self.connectionID = connectionID
@@ -43,7 +42,6 @@ public struct BundleParameters {
         self.previousBundleHash = previousBundleHash
         self.createdAt = createdAt
         self.expiresAt = expiresAt
-        self.compressionThreads = compressionThreads
     }
 }
 
@@ -77,7 +75,7 @@ public enum BundleWriter {
     ) throws -> WrittenBundle {
         try write(into: drop, parameters: parameters, signingKey: signingKey) { sink in
             let archive = try ArchiveWriter(
-                sink: sink, compressionLevel: parameters.compressionLevel, threads: parameters.compressionThreads,
+                sink: sink, compressionLevel: parameters.compressionLevel,
                 modificationTime: parameters.createdAt)
             try fill(archive)
             try archive.close()

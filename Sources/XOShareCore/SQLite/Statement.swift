@@ -100,14 +100,6 @@ public final class Statement {
         }
     }
 
-    /// Binds column `column` of `other`'s current row, exactly as stored (type and value).
-    ///
-    /// The corresponding C function is `sqlite3_bind_value`.
-    @inline(__always)
-    public func bind(columnOf other: Statement, at column: Int32, to index: Int32) throws {
-        try database.check(sqlite3_bind_value(handle, index, sqlite3_column_value(other.handle, column)), sql: sql)
-    }
-
     // MARK: Reading columns (numbered from 0)
 
     public enum ColumnType: Sendable { case null, integer, real, text, blob }
