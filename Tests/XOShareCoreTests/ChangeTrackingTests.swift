@@ -126,7 +126,7 @@ import XOShareTestSupport
         let account = try #require(update.objects.first { $0.schema.name == "Account" })
         let changes = try #require(account.latestChanges)
         try changes.finish()
-        return (changes.recordCount, update.trackedWithSQL)
+        return (changes.recordCount, update.trackedWithSQL.map(\.object))
     }
 
     /// The export's transaction has written nothing to the file yet: the merge reads each

@@ -51,10 +51,8 @@ struct ChangeTracker {
     struct Update {
         var version: Int64
         var objects: [TrackedObject]
-        /// The objects that could not be merged and were tracked by the slower SQL statements.
-        var trackedWithSQL: [String] = []
-        /// Of those, the ones whose keys SQLite sorts otherwise: they will be, every run.
-        var keysSortedOtherwise: [String] = []
+        /// The objects that could not be merged and were tracked by the slower SQL statements, and why.
+        var trackedWithSQL: [(object: String, reason: ObjectScan.CannotMerge)] = []
 
         /// Whether `reader` gets object `index` whole.
         func isComplete(_ index: Int, for reader: Reader) -> Bool {
@@ -79,11 +77,8 @@ struct ChangeTracker {
         // Existing tracking tables first, and their new rows applied only after all are
         // read: each scan reads its table on a second connection, which a large write
         // of this transaction (one that spills to the file) would lock out.
-        let order = update.objects.indices.sorted {
-            (update.objects[$0].resetVersion == version ? 1 : 0, $0) < (
-                update.objects[$1].resetVersion == version ? 1 : 0, $1
-            )
-        }
+        let isNew = { (index: Int) in update.objects[index].resetVersion == version }
+        let order = update.objects.indices.filter { !isNew($0) } + update.objects.indices.filter(isNew)
         var staged: [(staging: String, table: String)] = []
         for index in order {
             var tracked = update.objects[index]
@@ -103,8 +98,7 @@ struct ChangeTracker {
             } catch let reason as ObjectScan.CannotMerge {
                 // Keys SQLite orders otherwise, or a tracking table the second connection could
                 // not read: nothing was applied to the tracking table, so start over with SQL.
-                update.trackedWithSQL.append(object.name)
-                if case .keysOutOfOrder = reason { update.keysSortedOtherwise.append(object.name) }
+                update.trackedWithSQL.append((object.name, reason))
                 tracked.complete = wantsComplete ? try makeStream(index) : nil
                 tracked.latestChanges = wantsLatest ? try makeStream(index) : nil
                 try recordChangesWithSQL(

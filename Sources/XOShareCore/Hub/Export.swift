@@ -86,16 +86,19 @@ extension Org {
                     }
                     let update = try tracker.update(
                         objects: objects, readers: readers, pipelined: options.usesMoreThreads, makeStream: makeStream)
-                    for name in update.keysSortedOtherwise {
+                    for (name, reason) in update.trackedWithSQL {
+                        // A lock is this run's accident; a key order is the object's, every run: say so.
+                        guard case .keysOutOfOrder = reason else { continue }
                         environment.report(
                             .warning(
                                 "\(name) is compared with its last export the slower way: SQLite sorts its primary key in another order than its bytes (a collation such as NOCASE, or a UTF-16 database)"
                             ))
                     }
+                    let sharesHash = try Self.sharesHash(objects)
                     for (connection, reader) in zip(active, readers) {
                         if let bundle = try exportChanges(
-                            for: connection, reader: reader, update: update, tracker: tracker, makeStream: makeStream,
-                            work: work, into: drop, now: now, options: options)
+                            for: connection, reader: reader, update: update, sharesHash: sharesHash, tracker: tracker,
+                            makeStream: makeStream, work: work, into: drop, now: now, options: options)
                         {
                             written.append(ExportedBundle(spoke: connection.spokeName, bundle: bundle))
                         }
@@ -172,7 +175,8 @@ extension Org {
     /// Writes the bundle one connection needs, or nothing when nothing changed for it.
     private func exportChanges(
         for connection: SpokeConnection, reader: ChangeTracker.Reader, update: ChangeTracker.Update,
-        tracker: ChangeTracker, makeStream: (Int) throws -> RecordStream, work: Database, into drop: DropDirectory,
+        sharesHash: [UInt8], tracker: ChangeTracker, makeStream: (Int) throws -> RecordStream, work: Database,
+        into drop: DropDirectory,
         now: Int64, options: ExportOptions
     ) throws -> WrittenBundle? {
         let manifestObjects = update.objects.indices.map { index in
@@ -181,13 +185,17 @@ extension Org {
         // The streams the scan wrote serve every connection at the same point; one that
         // missed runs gets its changes read from the tracking table.
         let streams = try update.objects.enumerated().map { index, object in
-            if manifestObjects[index].complete, let complete = object.complete { return complete }
+            if manifestObjects[index].complete {
+                guard let complete = object.complete else {
+                    preconditionFailure("the scan writes the whole object when a reader gets it complete")
+                }
+                return complete
+            }
             if reader.since == update.version - 1, let latest = object.latestChanges { return latest }
             let stream = try makeStream(index)
             try tracker.writeChanges(of: object.schema, tracked: object.table, after: reader.since, to: stream)
             return stream
         }
-        let sharesHash = try Self.sharesHash(update.objects.map(\.schema))
         if !reader.snapshot, sharesHash == connection.exportedSharesHash,
             !manifestObjects.contains(where: \.complete), streams.allSatisfy({ $0.recordCount == 0 })
         {

@@ -26,13 +26,7 @@ public struct SQLValueList: SQLValueSource {
 
     @inline(__always)
     public func type(at index: Int32) -> Statement.ColumnType {
-        switch sqlite3_value_type(values[Int(index)]) {
-        case SQLITE_INTEGER: .integer
-        case SQLITE_FLOAT: .real
-        case SQLITE_TEXT: .text
-        case SQLITE_BLOB: .blob
-        default: .null
-        }
+        Statement.ColumnType(code: sqlite3_value_type(values[Int(index)]))
     }
 
     @inline(__always)

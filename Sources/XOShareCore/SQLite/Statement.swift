@@ -102,18 +102,24 @@ public final class Statement {
 
     // MARK: Reading columns (numbered from 0)
 
-    public enum ColumnType: Sendable { case null, integer, real, text, blob }
+    public enum ColumnType: Sendable {
+        case null, integer, real, text, blob
 
-    @inline(__always)
-    public func columnType(at index: Int32) -> ColumnType {
-        switch sqlite3_column_type(handle, index) {
-        case SQLITE_INTEGER: .integer
-        case SQLITE_FLOAT: .real
-        case SQLITE_TEXT: .text
-        case SQLITE_BLOB: .blob
-        default: .null
+        /// The type SQLite names by a fundamental datatype code (`SQLITE_INTEGER`...).
+        @inline(__always)
+        init(code: Int32) {
+            switch code {
+            case SQLITE_INTEGER: self = .integer
+            case SQLITE_FLOAT: self = .real
+            case SQLITE_TEXT: self = .text
+            case SQLITE_BLOB: self = .blob
+            default: self = .null
+            }
         }
     }
+
+    @inline(__always)
+    public func columnType(at index: Int32) -> ColumnType { ColumnType(code: sqlite3_column_type(handle, index)) }
 
     @inline(__always)
     public func int64(at index: Int32) -> Int64 { sqlite3_column_int64(handle, index) }
