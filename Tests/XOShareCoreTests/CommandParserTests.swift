@@ -18,7 +18,14 @@ import XOShareCore
                 == .hubInvite(spoke: "globex", lifetimeDays: 3))
         #expect(
             try parse(["hub", "export", "--drop", "/mnt/usb"]).command
-                == .hubExport(drop: "/mnt/usb", full: false, spokes: [], bundleLifetimeDays: 30))
+                == .hubExport(drop: "/mnt/usb", full: false, spokes: [], bundleLifetimeDays: 30, rescan: false))
+        #expect(
+            try parse(["hub", "export", "--rescan", "--drop=d", "--full", "a"]).command
+                == .hubExport(drop: "d", full: true, spokes: ["a"], bundleLifetimeDays: 30, rescan: true))
+        #expect(try parse(["hub", "capture", "on"]).command == .hubCapture(on: true))
+        #expect(try parse(["hub", "capture", "off"]).command == .hubCapture(on: false))
+        #expect(throws: XOShareError.self) { try parse(["hub", "capture", "yes"]) }
+        #expect(throws: XOShareError.self) { try parse(["hub", "capture"]) }
         #expect(
             try parse(["spoke", "accept", "XO1-AB", "--drop", "d", "--name", "acme", "--yes"]).command
                 == .spokeAccept(code: "XO1-AB", drop: "d", name: "acme", prefix: "", assumeYes: true))

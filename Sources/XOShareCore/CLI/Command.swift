@@ -14,9 +14,10 @@ public enum Command: Sendable, Equatable {
     case status
     case hubShare(object: String, fields: [String])
     case hubUnshare(object: String)
+    case hubCapture(on: Bool)
     case hubInvite(spoke: String, lifetimeDays: Int)
     case hubUninvite(spoke: String)
-    case hubExport(drop: String, full: Bool, spokes: [String], bundleLifetimeDays: Int)
+    case hubExport(drop: String, full: Bool, spokes: [String], bundleLifetimeDays: Int, rescan: Bool)
     case hubRevoke(spoke: String, purge: Bool, drop: String?)
     case spokeAccept(code: String, drop: String, name: String?, prefix: String, assumeYes: Bool)
     case spokeSync(drop: String)
@@ -35,7 +36,7 @@ public struct Invocation: Sendable, Equatable {
 public func parse(_ arguments: [String]) throws -> Invocation {
     let valued: Set<String> = ["--home", "--org", "--db", "--drop", "--name", "--expires", "--prefix"]
     let flags: Set<String> = [
-        "--json", "--quiet", "-q", "--help", "-h", "--version", "--yes", "-y", "--full", "--purge",
+        "--json", "--quiet", "-q", "--help", "-h", "--version", "--yes", "-y", "--full", "--purge", "--rescan",
     ]
     var options = GlobalOptions()
     var values: [String: String] = [:]
@@ -141,6 +142,13 @@ public func parse(_ arguments: [String]) throws -> Invocation {
             try allow([], for: name)
             try arity(1...1, name, rest, what: "OBJECT")
             command = .hubUnshare(object: rest.first!)
+        case ("hub", "capture"):
+            try allow([], for: name)
+            try arity(1...1, name, rest, what: "on|off")
+            guard let setting = rest.first, ["on", "off"].contains(setting) else {
+                throw XOShareError.usage("Usage: xoshare \(name) on|off; see 'xoshare help \(name)'.")
+            }
+            command = .hubCapture(on: setting == "on")
         case ("hub", "invite"):
             try allow(["--expires"], for: name)
             try arity(1...1, name, rest, what: "SPOKE [--expires DAYS]")
@@ -151,12 +159,15 @@ public func parse(_ arguments: [String]) throws -> Invocation {
             try arity(1...1, name, rest, what: "SPOKE")
             command = .hubUninvite(spoke: rest.first!)
         case ("hub", "export"):
-            try allow(["--drop", "--full", "--expires"], for: name)
+            try allow(["--drop", "--full", "--expires", "--rescan"], for: name)
             let full = seenFlags.contains("--full")
-            try arity(0...(full ? Int.max : 0), name, rest, what: "--drop DIR [--full [SPOKE ...]] [--expires DAYS]")
+            try arity(
+                0...(full ? Int.max : 0), name, rest,
+                what: "--drop DIR [--full [SPOKE ...]] [--expires DAYS] [--rescan]")
             command = .hubExport(
                 drop: try required("--drop", for: name), full: full, spokes: Array(rest),
-                bundleLifetimeDays: try days(default: Org.defaultBundleLifetimeDays, maximum: 3650))
+                bundleLifetimeDays: try days(default: Org.defaultBundleLifetimeDays, maximum: 3650),
+                rescan: seenFlags.contains("--rescan"))
         case ("hub", "revoke"):
             try allow(["--purge", "--drop"], for: name)
             try arity(1...1, name, rest, what: "SPOKE [--purge] [--drop DIR]")

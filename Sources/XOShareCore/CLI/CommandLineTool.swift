@@ -111,6 +111,25 @@ public enum CommandLineTool {
             let org = try Org(home: home, environment: environment, locking: true)
             try org.unshare(object: object)
             output.result(json: ["unshared": object], text: "No longer sharing \(object).\n")
+        case .hubCapture(let on):
+            let org = try Org(home: home, environment: environment, locking: true)
+            if on {
+                let report = try org.enableChangeCapture()
+                var text = "Change capture is on: the org database logs the changes of "
+                text += report.objects.isEmpty ? "no shared object yet" : report.objects.joined(separator: ", ")
+                text += ".\n"
+                for (object, reason) in report.ineligible.sorted(by: { $0.key < $1.key }) {
+                    text += "\(object) is compared in full on every export: \(reason).\n"
+                }
+                output.result(
+                    json: CaptureOutput(capture: "on", objects: report.objects, comparedInFull: report.ineligible),
+                    text: text)
+            } else {
+                try org.disableChangeCapture()
+                output.result(
+                    json: CaptureOutput(capture: "off", objects: [], comparedInFull: [:]),
+                    text: "Change capture is off: its triggers and log are gone from the org database.\n")
+            }
         case .hubInvite(let spoke, let days):
             let org = try Org(home: home, environment: environment, locking: true)
             let code = try org.invite(spokeName: spoke, lifetimeDays: days)
@@ -131,14 +150,15 @@ public enum CommandLineTool {
             output.result(
                 json: ["spoke": spoke, "state": ConnectionState.cancelled.rawValue],
                 text: "Cancelled the invitation of \(spoke); its code is now refused.\n")
-        case .hubExport(let dropPath, let full, let spokes, let days):
+        case .hubExport(let dropPath, let full, let spokes, let days, let rescan):
             let org = try Org(home: home, environment: environment, locking: true)
             let drop = try DropDirectory(path: dropPath)
             var exported: [ExportedBundle] = []
             var failure: (any Error)?
             do {
                 exported = try org.export(
-                    to: drop, options: ExportOptions(full: full, fullSpokes: spokes, bundleLifetimeDays: days))
+                    to: drop,
+                    options: ExportOptions(full: full, fullSpokes: spokes, bundleLifetimeDays: days, rescan: rescan))
             } catch { failure = error }
             if exported.isEmpty && failure == nil && !options.json && !options.quiet
                 && !log.all.contains(where: { if case .nothingToExport = $0 { true } else { false } })
@@ -258,4 +278,10 @@ struct InviteOutput: Encodable {
 
 struct AcceptOutput: Encodable {
     var hub, hubOrg, hubFingerprint, connection, state: String
+}
+
+struct CaptureOutput: Encodable {
+    var capture: String
+    var objects: [String]
+    var comparedInFull: [String: String]
 }

@@ -12,10 +12,15 @@ enum HelpText {
           status                         show the org, its shares, spokes and hubs
           hub share OBJECT [FIELD ...]   share a table (all columns when no field is named)
           hub unshare OBJECT             stop sharing a table
+          hub capture on|off             log the shared tables' changes in the org database (faster deltas)
           hub invite SPOKE [--expires DAYS]
                                          create a Pending connection; prints its invitation code
-          hub export --drop DIR          pick up acceptances, write a bundle for every Connected spoke
-          spoke accept CODE --drop DIR [--name NAME] [--yes]
+          hub uninvite SPOKE             cancel a Pending invitation
+          hub export --drop DIR [--full [SPOKE ...]] [--expires DAYS] [--rescan]
+                                         pick up acceptances, write a bundle for every Connected spoke
+          hub revoke SPOKE [--purge] [--drop DIR]
+                                         end a connection; the spoke learns it from a last bundle
+          spoke accept CODE --drop DIR [--name NAME] [--prefix PREFIX] [--yes]
                                          accept a hub's invitation code
           spoke sync --drop DIR          verify and apply new bundles from accepted hubs
           help [COMMAND]                 show help for a command
@@ -46,7 +51,7 @@ enum HelpText {
         Contacting Hub or Connected.
         """,
         "hub": """
-        Usage: xoshare hub share|unshare|invite|export ...
+        Usage: xoshare hub share|unshare|capture|invite|uninvite|export|revoke ...
 
         The hub side: choose what to share, invite spokes, export bundles.
         See 'xoshare help hub share' and the others.
@@ -65,6 +70,29 @@ enum HelpText {
         Stops sharing OBJECT. The next export no longer carries it, and each
         spoke drops its copy on the next sync.
         """,
+        "hub capture": """
+        Usage: xoshare hub capture on|off
+
+        on: adds to the org database a change log (tables xoshare_change_log and
+        xoshare_change_log_reader) and three triggers per shared table that log
+        the key of every record inserted, updated or deleted. An export then
+        reads only the logged records instead of comparing every shared record
+        with its last export. A table with a UNIQUE constraint besides its
+        primary key gets no triggers and is still compared in full. Whenever the
+        log cannot be trusted (missing or changed triggers, a restored database)
+        the export compares in full and says so. off: removes them again.
+        """,
+        "hub uninvite": """
+        Usage: xoshare hub uninvite SPOKE
+
+        Cancels the Pending invitation of SPOKE: its code is refused from then on.
+        """,
+        "hub revoke": """
+        Usage: xoshare hub revoke SPOKE [--purge] [--drop DIR]
+
+        Ends the connection with SPOKE. A last bundle (written now with --drop,
+        else by the next export) tells the spoke; with --purge it deletes its copies.
+        """,
         "hub invite": """
         Usage: xoshare hub invite SPOKE [--expires DAYS]
 
@@ -73,10 +101,14 @@ enum HelpText {
         by a channel you trust. The code expires after DAYS days (default 14).
         """,
         "hub export": """
-        Usage: xoshare hub export --drop DIR
+        Usage: xoshare hub export --drop DIR [--full [SPOKE ...]] [--expires DAYS] [--rescan]
 
-        First reads the acceptances in DIR and turns those connections Connected,
-        then writes one signed, encrypted bundle for every Connected spoke into DIR.
+        First reads the acceptances and receipts in DIR and turns those
+        connections Connected, then writes one signed, encrypted bundle for every
+        Connected spoke that has something new into DIR. --full: complete
+        snapshots (for the named spokes, or all). --expires: days until the
+        bundles expire (default 30). --rescan: with change capture on, compare
+        every shared record anyway.
         """,
         "spoke": """
         Usage: xoshare spoke accept|sync ...
@@ -85,12 +117,14 @@ enum HelpText {
         See 'xoshare help spoke accept' and 'xoshare help spoke sync'.
         """,
         "spoke accept": """
-        Usage: xoshare spoke accept CODE --drop DIR [--name NAME] [--yes]
+        Usage: xoshare spoke accept CODE --drop DIR [--name NAME] [--prefix PREFIX] [--yes]
 
         Decodes the invitation code, shows the hub's org name and key fingerprint
         and asks you to confirm them (unless --yes), then writes an acceptance
         into DIR. The hub shows as Contacting Hub until its first bundle is
         applied. NAME is what this org calls the hub (default: from its org name).
+        PREFIX goes before the names of the copied tables (needed by a second hub
+        that shares a table of the same name).
         """,
         "spoke sync": """
         Usage: xoshare spoke sync --drop DIR

@@ -147,6 +147,7 @@ struct Output: Sendable {
             "Fingerprint:  \(report.fingerprint)",
             "Home:         \(report.home)",
             "Database:     \(report.database)",
+            "Change capture: \(report.changeCapture)",
             "",
             "Shared objects:" + (report.shares.isEmpty ? " none" : ""),
         ]

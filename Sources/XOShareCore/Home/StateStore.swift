@@ -71,7 +71,7 @@ public struct AcceptedHub: Sendable, Equatable {
 /// The org's own state under --home: settings, shares and connections, in one
 /// SQLite file readable by its owner only.
 public final class StateStore {
-    static let schemaVersion: Int64 = 1
+    static let schemaVersion: Int64 = 2
     public let database: Database
 
     public init(path: String, create: Bool = false) throws {
@@ -122,6 +122,17 @@ public final class StateStore {
                         id INTEGER PRIMARY KEY, object TEXT NOT NULL UNIQUE, schema_hash BLOB NOT NULL,
                         reset_version INTEGER NOT NULL);
                     PRAGMA user_version = 1;
+                    """)
+            }
+        }
+        if current < 2 {
+            try database.transaction {
+                try database.execute(
+                    """
+                    -- Change capture (hub capture on): the shared objects whose triggers were in
+                    -- place when the export of tracking version `version` read the org database.
+                    CREATE TABLE captured_object(object TEXT PRIMARY KEY, version INTEGER NOT NULL);
+                    PRAGMA user_version = 2;
                     """)
             }
         }

@@ -50,6 +50,8 @@ public struct StatusReport: Sendable, Codable {
     public var home: String
     public var database: String
     public var shares: [SharedObject]
+    /// "on" when the org database logs the shared objects' changes (`hub capture on`), else "off".
+    public var changeCapture: String
     public var spokes: [Spoke]
     public var hubs: [Hub]
 }
@@ -62,6 +64,7 @@ extension Org {
         return StatusReport(
             org: name, fingerprint: keyFingerprint(try publicKey), home: home.path, database: databasePath,
             shares: try state.shares().map { .init(object: $0.object, primaryKey: $0.primaryKey, fields: $0.fields) },
+            changeCapture: try capturesChanges ? "on" : "off",
             spokes: try state.spokeConnections().map { connection in
                 .init(
                     name: connection.spokeName, connection: connection.id.description, state: connection.state.rawValue,

@@ -1,10 +1,11 @@
 import Foundation
 
-/// Finds what changed in the shared objects since earlier exports, with no
-/// help from the hub's applications (no timestamps, triggers or change logs).
+/// Finds what changed in the shared objects since earlier exports.
 ///
 /// Each export run reads every shared object once and compares the hash of each
-/// record's shared fields with the hash recorded by the previous run. A record
+/// record's shared fields with the hash recorded by the previous run; or, for
+/// an object whose changes the org database logs (`ChangeCapture`), reads and
+/// compares only the records whose keys the log names. A record
 /// that is new or changed gets the run's version; a record that disappeared
 /// keeps a tombstone with that version. A connection whose last bundle brought
 /// it to version R then needs exactly the records with a version above R.
@@ -53,6 +54,8 @@ struct ChangeTracker {
         var objects: [TrackedObject]
         /// The objects that could not be merged and were tracked by the slower SQL statements, and why.
         var trackedWithSQL: [(object: String, reason: ObjectScan.CannotMerge)] = []
+        /// The objects whose changes were read from the change log, not found by a full comparison.
+        var trackedFromLog: [String] = []
 
         /// Whether `reader` gets object `index` whole.
         func isComplete(_ index: Int, for reader: Reader) -> Bool {
@@ -60,11 +63,20 @@ struct ChangeTracker {
         }
     }
 
+    /// The changes the org database logged since the last run, for the objects whose log is trusted.
+    struct LoggedChanges {
+        var range: ChangeCapture.Range
+        var objects: Set<String>
+    }
+
     /// Records the current state of every shared object under a new version,
     /// writing the record streams `readers` need as it reads.
-    /// - Parameter pipelined: whether each scan hashes and compares on a second thread.
+    /// - Parameters:
+    ///   - pipelined: whether each scan hashes and compares on a second thread.
+    ///   - logged: objects whose changes are read from the change log rather than
+    ///     found by comparing every record (unless some reader gets them whole).
     func update(
-        objects: [ObjectSchema], readers: [Reader], pipelined: Bool = true,
+        objects: [ObjectSchema], readers: [Reader], pipelined: Bool = true, logged: LoggedChanges? = nil,
         makeStream: (_ object: Int) throws -> RecordStream
     ) throws -> Update {
         let state = StateStore(connection: connection)
@@ -77,17 +89,36 @@ struct ChangeTracker {
         // Existing tracking tables first, and their new rows applied only after all are
         // read: each scan reads its table on a second connection, which a large write
         // of this transaction (one that spills to the file) would lock out.
+        // Objects read from the change log write little, so they come next.
         let isNew = { (index: Int) in update.objects[index].resetVersion == version }
-        let order = update.objects.indices.filter { !isNew($0) } + update.objects.indices.filter(isNew)
+        let wantsComplete = { (index: Int) in readers.contains { update.isComplete(index, for: $0) } }
+        let fromLog = { (index: Int) in
+            !isNew(index) && !wantsComplete(index)
+                && (logged?.objects.contains(update.objects[index].schema.name) ?? false)
+        }
+        let order =
+            update.objects.indices.filter { !isNew($0) && !fromLog($0) } + update.objects.indices.filter(fromLog)
+            + update.objects.indices.filter(isNew)
         var staged: [(staging: String, table: String)] = []
         for index in order {
             var tracked = update.objects[index]
             let object = tracked.schema
             let isNewTable = tracked.resetVersion == version
-            let wantsComplete = readers.contains { update.isComplete(index, for: $0) }
+            let wantsComplete = wantsComplete(index)
             let wantsLatest = readers.contains { !update.isComplete(index, for: $0) && $0.since == version - 1 }
             tracked.complete = wantsComplete ? try makeStream(index) : nil
             tracked.latestChanges = wantsLatest ? try makeStream(index) : nil
+            if let range = logged?.range, fromLog(index) {
+                try recordLoggedChanges(of: object, in: tracked.table, version: version, range: range)
+                if let changes = tracked.latestChanges {
+                    try writeChanges(
+                        of: object, tracked: tracked.table, after: version - 1, to: changes,
+                        amongKeys: Self.loggedKeysTable)
+                }
+                update.trackedFromLog.append(object.name)
+                update.objects[index] = tracked
+                continue
+            }
             let staging = "xo_tracking_changes_\(index)"
             do {
                 try ObjectScan(
@@ -187,6 +218,42 @@ struct ChangeTracker {
             """, [.integer(version)])
     }
 
+    static let loggedKeysTable = "temp.xo_logged_keys"
+
+    /// The change-capture way: the keys the log names in `range` (into
+    /// `loggedKeysTable`), and for each, its record hashed and compared with its
+    /// tracking row, a tombstone if the record is gone. Same outcome as the full
+    /// comparison for those keys; the other records did not change.
+    private func recordLoggedChanges(
+        of object: ObjectSchema, in table: String, version: Int64, range: ChangeCapture.Range
+    ) throws {
+        let source = "org." + quoteIdentifier(object.name)
+        let key = quoteIdentifier(object.primaryKey)
+        let keys = Self.loggedKeysTable
+        try connection.execute(
+            "DROP TABLE IF EXISTS \(keys); CREATE TABLE \(keys) (key PRIMARY KEY) WITHOUT ROWID;")
+        try connection.run(
+            """
+            INSERT OR IGNORE INTO \(keys) (key)
+            SELECT key FROM org.\(ChangeCapture.logTable) WHERE seq > ?1 AND seq <= ?2 AND object = ?3 AND key IS NOT NULL
+            """, [.integer(range.after), .integer(range.upTo), .string(object.name)])
+        let columns = object.fields.map { "t." + quoteIdentifier($0.name) }.joined(separator: ", ")
+        try connection.run(
+            """
+            INSERT INTO main.\(table) (key, hash, version)
+            SELECT t.\(key), xo_row_hash(\(columns)), ?1 FROM \(keys) AS c JOIN \(source) AS t ON t.\(key) = c.key
+            WHERE true
+            ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, version = excluded.version
+            WHERE hash IS NOT excluded.hash
+            """, [.integer(version)])
+        try connection.run(
+            """
+            UPDATE main.\(table) SET hash = NULL, version = ?1
+            WHERE hash IS NOT NULL AND key IN (SELECT key FROM \(keys))
+            AND NOT EXISTS (SELECT 1 FROM \(source) AS t WHERE t.\(key) = main.\(table).key)
+            """, [.integer(version)])
+    }
+
     /// Writes every record of `object` to `stream`.
     func writeAllRecords(of object: ObjectSchema, to stream: RecordStream) throws {
         let columns = object.fields.map { quoteIdentifier($0.name) }.joined(separator: ", ")
@@ -197,19 +264,22 @@ struct ChangeTracker {
     }
 
     /// Writes the records of `object` tracked in `table` that changed after `version`: upserts, then deletes.
-    func writeChanges(of object: ObjectSchema, tracked table: String, after version: Int64, to stream: RecordStream)
-        throws
-    {
+    /// - Parameter keysTable: a table whose `key` column lists the only keys to look at.
+    func writeChanges(
+        of object: ObjectSchema, tracked table: String, after version: Int64, to stream: RecordStream,
+        amongKeys keysTable: String? = nil
+    ) throws {
         let key = quoteIdentifier(object.primaryKey)
         let columns = object.fields.map { "t." + quoteIdentifier($0.name) }.joined(separator: ", ")
+        let tracked = keysTable.map { "\($0) AS c JOIN main.\(table) AS s ON s.key = c.key" } ?? "main.\(table) AS s"
         let changed = try connection.prepare(
             """
-            SELECT \(columns) FROM main.\(table) AS s JOIN org.\(quoteIdentifier(object.name)) AS t ON t.\(key) = s.key
+            SELECT \(columns) FROM \(tracked) JOIN org.\(quoteIdentifier(object.name)) AS t ON t.\(key) = s.key
             WHERE s.version > ? AND s.hash IS NOT NULL
             """)
         try changed.bind([.integer(version)])
         try Self.writeUpserts(from: changed, fieldCount: Int32(object.fields.count), to: stream)
-        let deleted = try connection.prepare("SELECT key FROM main.\(table) WHERE version > ? AND hash IS NULL")
+        let deleted = try connection.prepare("SELECT s.key FROM \(tracked) WHERE s.version > ? AND s.hash IS NULL")
         try deleted.bind([.integer(version)])
         while try deleted.step() {
             stream.segment.append(RecordCodec.Operation.delete.rawValue)

@@ -23,12 +23,17 @@ public struct ExportOptions: Sendable {
     /// data entries. When false, the same stages run one after the other on the
     /// calling thread (same bundles, slower).
     public var usesMoreThreads = true
+    /// With change capture on: compare every record anyway, as without it.
+    public var rescan = false
 
-    public init(full: Bool = false, fullSpokes: [String] = [], bundleLifetimeDays: Int = Org.defaultBundleLifetimeDays)
-    {
+    public init(
+        full: Bool = false, fullSpokes: [String] = [], bundleLifetimeDays: Int = Org.defaultBundleLifetimeDays,
+        rescan: Bool = false
+    ) {
         self.full = full
         self.fullSpokes = fullSpokes
         self.bundleLifetimeDays = bundleLifetimeDays
+        self.rescan = rescan
     }
 }
 
@@ -54,10 +59,17 @@ extension Org {
         try finishInterruptedExport(in: drop)
         var refused = try collectAcceptances(from: drop)
         refused += try collectReceipts(from: drop)
+        for object in try updateCaptureTriggers().recreated {
+            environment.report(
+                .warning(
+                    "the change-capture triggers of \(object) were missing or had been changed (was the table rebuilt?); they were written again, and \(object) is compared in full this time"
+                ))
+        }
 
         let work = try openWorkConnection()
         let now = environment.now()
         var written: [ExportedBundle] = []
+        var capture: CaptureRun?
         do {
             try work.transaction {
                 let state = StateStore(connection: work)
@@ -65,6 +77,7 @@ extension Org {
                 let active = connections.filter { $0.state == .connected }
                 if !active.isEmpty {
                     let objects = try currentSchemas(in: work)
+                    capture = try beginCaptureRun(in: work, rescan: options.rescan)
                     let tracker = try ChangeTracker(connection: work)
                     let readers = active.map { connection in
                         ChangeTracker.Reader(
@@ -85,7 +98,9 @@ extension Org {
                         return stream
                     }
                     let update = try tracker.update(
-                        objects: objects, readers: readers, pipelined: options.usesMoreThreads, makeStream: makeStream)
+                        objects: objects, readers: readers, pipelined: options.usesMoreThreads,
+                        logged: capture?.logged, makeStream: makeStream)
+                    if let capture { try finishCaptureRun(capture, version: update.version, in: work) }
                     for (name, reason) in update.trackedWithSQL {
                         // A lock is this run's accident; a key order is the object's, every run: say so.
                         guard case .keysOutOfOrder = reason else { continue }
@@ -118,6 +133,7 @@ extension Org {
             throw error
         }
         environment.checkpoint?("export.committed")
+        if let capture { advanceCaptureLog(capture) }
         for exported in written {
             try exported.bundle.publish()
             environment.checkpoint?("export.published")

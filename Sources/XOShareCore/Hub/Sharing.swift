@@ -25,6 +25,7 @@ extension Org {
         }
         let share = Share(object: schema.name, primaryKey: schema.primaryKey, fields: fields)
         try state.saveShare(share, at: environment.now())
+        try updateCaptureTriggers()
         return share
     }
 
@@ -37,6 +38,7 @@ extension Org {
             )
         }
         _ = try state.removeShare(share.object)
+        try updateCaptureTriggers()
     }
 
     /// The schema of a table the hub may share: not SQLite's own, not a received copy.
