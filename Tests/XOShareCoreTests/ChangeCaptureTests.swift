@@ -68,6 +68,8 @@ import XOShareTestSupport
         #expect(try exchange(orgs) == 6)
         try expectSpokeMatchesHub(orgs)
         #expect(try logCount(orgs) == 0)
+        // The rows read are gone; the place read up to stays, numbers are never reused.
+        #expect(try hub(orgs).rows("SELECT seq FROM xoshare_change_log_reader") == [[.integer(9)]])
 
         // A change the log does not name is not looked for ...
         try hub(orgs).execute(
@@ -210,5 +212,20 @@ import XOShareTestSupport
             #expect(try exchange(orgs) == 3)
             try expectSpokeMatchesHub(orgs)
         }
+    }
+}
+
+extension ChangeCaptureTests {
+    /// With everything in place and nothing changed, an export with capture on does not
+    /// write to the org database at all (not even to lock it for writing).
+    @Test func anExportWithNothingNewLeavesTheOrgDatabaseUntouched() throws {
+        let orgs = try capturingOrgs()
+        try hub(orgs).execute("UPDATE Account SET Employees = 8 WHERE Id = 1")
+        #expect(try exchange(orgs) == 1)
+        let before = try Data(contentsOf: URL(fileURLWithPath: orgs.directory.file("hub.db")))
+        #expect(try exchange(orgs) == nil)
+        #expect(try exchange(orgs) == nil)
+        let after = try Data(contentsOf: URL(fileURLWithPath: orgs.directory.file("hub.db")))
+        #expect(before == after)
     }
 }

@@ -94,7 +94,11 @@ enum ChangeCapture {
     /// and this hub's reader row if missing, writes the triggers that are missing or
     /// differ, and drops those of objects no longer shared. One transaction.
     static func install(for shares: [Share], reader: String, in database: Database) throws -> Installation {
-        try database.transaction {
+        // Most runs find everything in place: then the org database is not even locked for writing.
+        if let ineligible = try inPlace(for: shares, reader: reader, in: database) {
+            return Installation(ineligible: ineligible)
+        }
+        return try database.transaction {
             try database.execute(
                 """
                 CREATE TABLE IF NOT EXISTS \(logTable) (
@@ -103,10 +107,8 @@ enum ChangeCapture {
                 """)
             // A new reader starts at the end of the log: the first export compares everything.
             try database.run(
-                """
-                INSERT OR IGNORE INTO \(readerTable) (reader, seq)
-                SELECT ?, coalesce(max(seq), 0) FROM \(logTable)
-                """, [.string(reader)])
+                "INSERT OR IGNORE INTO \(readerTable) (reader, seq) SELECT ?, \(lastSequence(in: "main"))",
+                [.string(reader)])
             var installation = Installation()
             var installed = try installedTriggers(in: database)
             var wanted = Set<String>()
@@ -140,6 +142,32 @@ enum ChangeCapture {
         }
     }
 
+    /// The objects that get no triggers, when the log, this reader's row and exactly
+    /// the triggers `shares` need are in place; nil when something must be written.
+    private static func inPlace(for shares: [Share], reader: String, in database: Database) throws -> [(
+        object: String, reason: String
+    )]? {
+        guard try database.tableExists(logTable), try database.tableExists(readerTable),
+            try !database.rows("SELECT 1 FROM \(readerTable) WHERE reader = ?", [.string(reader)]).isEmpty
+        else { return nil }
+        let installed = try installedTriggers(in: database)
+        var ineligible: [(object: String, reason: String)] = []
+        var wanted = Set<String>()
+        for share in shares where try database.tableExists(share.object) {
+            if let reason = try ineligibility(of: share.object, in: database) {
+                ineligible.append((share.object, reason))
+                continue
+            }
+            for trigger in triggers(for: share) {
+                guard let existing = installed[trigger.name], existing.table == share.object,
+                    existing.sql == trigger.sql
+                else { return nil }
+                wanted.insert(trigger.name)
+            }
+        }
+        return Set(installed.keys) == wanted ? ineligible : nil
+    }
+
     /// Removes this hub's reader and every xoshare trigger; the log goes too when
     /// no other hub home reads it.
     static func remove(reader: String, from database: Database) throws {
@@ -171,7 +199,7 @@ enum ChangeCapture {
             "SELECT name FROM org.sqlite_schema WHERE type = 'table' AND name IN (?, ?)",
             [.string(logTable), .string(readerTable)])
         guard tables.count == 2 else { return nil }
-        let top = try work.rows("SELECT coalesce(max(seq), 0) FROM org.\(logTable)")[0][0].integer ?? 0
+        let top = try work.rows("SELECT \(lastSequence(in: "org"))")[0][0].integer ?? 0
         let readerSequence = try work.rows(
             "SELECT seq FROM org.\(readerTable) WHERE reader = ?", [.string(reader)]
         ).first?[0].integer
@@ -193,6 +221,15 @@ enum ChangeCapture {
             try database.execute(
                 "DELETE FROM \(logTable) WHERE seq <= (SELECT min(seq) FROM \(readerTable))")
         }
+    }
+
+    /// An expression: the last sequence the log ever gave, even once its rows are
+    /// deleted (AUTOINCREMENT keeps it in `sqlite_sequence`).
+    static func lastSequence(in schema: String) -> String {
+        """
+        max(coalesce((SELECT seq FROM \(schema).sqlite_sequence WHERE name = '\(logTable)'), 0),
+            coalesce((SELECT max(seq) FROM \(schema).\(logTable)), 0))
+        """
     }
 
     static func quoteString(_ text: String) -> String {
@@ -322,6 +359,8 @@ extension Org {
     /// log, which lets the rows every reader has read go. A failure costs the next
     /// export a full comparison, nothing more.
     func advanceCaptureLog(_ run: CaptureRun) {
+        // Nothing logged since the last export: the reader row already says so.
+        guard run.snapshot.readerSequence != run.snapshot.top else { return }
         do {
             try ChangeCapture.advance(
                 reader: run.reader, to: run.snapshot.top, in: try openDatabase(readOnly: false))
