@@ -271,7 +271,10 @@ struct ChangeTracker {
     ) throws {
         let key = quoteIdentifier(object.primaryKey)
         let columns = object.fields.map { "t." + quoteIdentifier($0.name) }.joined(separator: ", ")
-        let tracked = keysTable.map { "\($0) AS c JOIN main.\(table) AS s ON s.key = c.key" } ?? "main.\(table) AS s"
+        // CROSS JOIN keeps SQLite to the keys' order of loops: one lookup per listed key,
+        // not a pass over every tracking row.
+        let tracked =
+            keysTable.map { "\($0) AS c CROSS JOIN main.\(table) AS s ON s.key = c.key" } ?? "main.\(table) AS s"
         let changed = try connection.prepare(
             """
             SELECT \(columns) FROM \(tracked) JOIN org.\(quoteIdentifier(object.name)) AS t ON t.\(key) = s.key
