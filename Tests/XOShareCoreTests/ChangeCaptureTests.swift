@@ -229,3 +229,24 @@ extension ChangeCaptureTests {
         #expect(before == after)
     }
 }
+
+extension ChangeCaptureTests {
+    /// An org database another program holds locked: `capture on` fails with "try again
+    /// later" and leaves capture off, so exports go on as before.
+    @Test func captureOnThatCannotWriteLeavesCaptureOff() throws {
+        let orgs = try ConnectedOrgs()
+        let other = try hub(orgs)
+        try other.execute("BEGIN EXCLUSIVE")
+        do {
+            try orgs.hub.enableChangeCapture()
+            Issue.record("capture on succeeded on a locked database")
+        } catch let error as DatabaseError {
+            #expect(error.exitCode == .temporaryFailure)
+        }
+        try other.execute("ROLLBACK")
+        #expect(try !orgs.hub.capturesChanges)
+        #expect(try ChangeCapture.installedTriggers(in: try hub(orgs)).isEmpty)
+        #expect(try exchange(orgs) != nil)
+        try expectSpokeMatchesHub(orgs)
+    }
+}

@@ -264,8 +264,14 @@ extension Org {
         if try state.setting(Self.captureReaderSetting) == nil {
             try state.setSetting(Self.captureReaderSetting, try randomBytes(16).hexString)
         }
+        guard let reader = try state.setting(Self.captureReaderSetting) else {
+            preconditionFailure("the reader id was just saved")
+        }
+        // Written to the org database first: if that fails (locked, read-only), capture stays off.
+        try state.database.execute("DELETE FROM captured_object")
+        let installation = try ChangeCapture.install(
+            for: try state.shares(), reader: reader, in: try openDatabase(readOnly: false))
         try state.setSetting(Self.captureSetting, "on")
-        let installation = try updateCaptureTriggers()
         let ineligible = Dictionary(installation.ineligible, uniquingKeysWith: { first, _ in first })
         return CaptureReport(
             objects: try state.shares().map(\.object).filter { ineligible[$0] == nil }, ineligible: ineligible)
