@@ -82,22 +82,56 @@ enum ChangeCapture {
         return found
     }
 
-    /// What `install` did.
-    struct Installation {
-        /// Objects whose triggers were created or re-created: changes may have escaped the log.
-        var recreated: [String] = []
+    /// Whether every trigger `share` needs is installed exactly as xoshare writes it.
+    static func hasTriggers(_ share: Share, among installed: [String: (table: String, sql: String)]) -> Bool {
+        triggers(for: share).allSatisfy { trigger in
+            installed[trigger.name].map { $0.table == share.object && $0.sql == trigger.sql } ?? false
+        }
+    }
+
+    /// What the org database lacks for logging the changes of exactly `shares`.
+    struct Plan {
+        /// Whether the log tables or this hub's reader row are missing.
+        var needsLog = false
+        /// Shared objects whose triggers are missing or differ: changes may have escaped the log.
+        var recreated: [Share] = []
+        /// xoshare triggers of objects that are not shared, or get none.
+        var dropped: [String] = []
         /// Objects that get no triggers, and why.
         var ineligible: [(object: String, reason: String)] = []
+
+        var isEmpty: Bool { !needsLog && recreated.isEmpty && dropped.isEmpty }
+    }
+
+    static func plan(for shares: [Share], reader: String, in database: Database) throws -> Plan {
+        var plan = Plan()
+        plan.needsLog =
+            try !database.tableExists(logTable) || !database.tableExists(readerTable)
+            || database.rows("SELECT 1 FROM \(readerTable) WHERE reader = ?", [.string(reader)]).isEmpty
+        let installed = try installedTriggers(in: database)
+        var wanted = Set<String>()
+        for share in shares where try database.tableExists(share.object) {  // the export says when it is gone
+            if let reason = try ineligibility(of: share.object, in: database) {
+                plan.ineligible.append((share.object, reason))
+                continue
+            }
+            wanted.formUnion(triggers(for: share).map(\.name))
+            if !hasTriggers(share, among: installed) { plan.recreated.append(share) }
+        }
+        plan.dropped = installed.keys.filter { !wanted.contains($0) }.sorted()
+        return plan
     }
 
     /// Makes the org database log the changes of exactly `shares`: creates the log
     /// and this hub's reader row if missing, writes the triggers that are missing or
-    /// differ, and drops those of objects no longer shared. One transaction.
-    static func install(for shares: [Share], reader: String, in database: Database) throws -> Installation {
-        // Most runs find everything in place: then the org database is not even locked for writing.
-        if let ineligible = try inPlace(for: shares, reader: reader, in: database) {
-            return Installation(ineligible: ineligible)
-        }
+    /// differ, and drops the others, in one transaction; writes nothing (takes no
+    /// write lock) when all is in place. `forget` gets the objects whose triggers
+    /// are about to be written, before they are.
+    static func install(
+        for shares: [Share], reader: String, in database: Database, forget: ([String]) throws -> Void
+    ) throws -> Plan {
+        let plan = try plan(for: shares, reader: reader, in: database)
+        guard !plan.isEmpty else { return plan }
         return try database.transaction {
             try database.execute(
                 """
@@ -109,63 +143,18 @@ enum ChangeCapture {
             try database.run(
                 "INSERT OR IGNORE INTO \(readerTable) (reader, seq) SELECT ?, \(lastSequence(in: "main"))",
                 [.string(reader)])
-            var installation = Installation()
-            var installed = try installedTriggers(in: database)
-            var wanted = Set<String>()
-            for share in shares {
-                guard try database.tableExists(share.object) else { continue }  // the export says so
-                if let reason = try ineligibility(of: share.object, in: database) {
-                    installation.ineligible.append((share.object, reason))
-                    continue
-                }
-                var recreated = false
+            // Again under the write lock: this is what gets written.
+            let plan = try self.plan(for: shares, reader: reader, in: database)
+            try forget(plan.recreated.map(\.object))
+            for share in plan.recreated {
                 for trigger in triggers(for: share) {
-                    wanted.insert(trigger.name)
-                    if let existing = installed[trigger.name], existing.table == share.object,
-                        existing.sql == trigger.sql
-                    {
-                        continue
-                    }
-                    if installed[trigger.name] != nil {
-                        try database.execute("DROP TRIGGER \(quoteIdentifier(trigger.name))")
-                    }
+                    try database.execute("DROP TRIGGER IF EXISTS \(quoteIdentifier(trigger.name))")
                     try database.execute(trigger.sql)
-                    installed[trigger.name] = (share.object, trigger.sql)
-                    recreated = true
                 }
-                if recreated { installation.recreated.append(share.object) }
             }
-            for name in installed.keys where !wanted.contains(name) {
-                try database.execute("DROP TRIGGER IF EXISTS \(quoteIdentifier(name))")
-            }
-            return installation
+            for name in plan.dropped { try database.execute("DROP TRIGGER \(quoteIdentifier(name))") }
+            return plan
         }
-    }
-
-    /// The objects that get no triggers, when the log, this reader's row and exactly
-    /// the triggers `shares` need are in place; nil when something must be written.
-    private static func inPlace(for shares: [Share], reader: String, in database: Database) throws -> [(
-        object: String, reason: String
-    )]? {
-        guard try database.tableExists(logTable), try database.tableExists(readerTable),
-            try !database.rows("SELECT 1 FROM \(readerTable) WHERE reader = ?", [.string(reader)]).isEmpty
-        else { return nil }
-        let installed = try installedTriggers(in: database)
-        var ineligible: [(object: String, reason: String)] = []
-        var wanted = Set<String>()
-        for share in shares where try database.tableExists(share.object) {
-            if let reason = try ineligibility(of: share.object, in: database) {
-                ineligible.append((share.object, reason))
-                continue
-            }
-            for trigger in triggers(for: share) {
-                guard let existing = installed[trigger.name], existing.table == share.object,
-                    existing.sql == trigger.sql
-                else { return nil }
-                wanted.insert(trigger.name)
-            }
-        }
-        return Set(installed.keys) == wanted ? ineligible : nil
     }
 
     /// Removes this hub's reader and every xoshare trigger; the log goes too when
@@ -204,11 +193,7 @@ enum ChangeCapture {
             "SELECT seq FROM org.\(readerTable) WHERE reader = ?", [.string(reader)]
         ).first?[0].integer
         let installed = try installedTriggers(in: work, schema: "org")
-        let objects = shares.filter { share in
-            triggers(for: share).allSatisfy { trigger in
-                installed[trigger.name].map { $0.table == share.object && $0.sql == trigger.sql } ?? false
-            }
-        }
+        let objects = shares.filter { hasTriggers($0, among: installed) }
         return Snapshot(top: top, readerSequence: readerSequence, objectsWithTriggers: Set(objects.map(\.object)))
     }
 
@@ -269,10 +254,10 @@ extension Org {
         }
         // Written to the org database first: if that fails (locked, read-only), capture stays off.
         try state.database.execute("DELETE FROM captured_object")
-        let installation = try ChangeCapture.install(
-            for: try state.shares(), reader: reader, in: try openDatabase(readOnly: false))
+        let plan = try ChangeCapture.install(
+            for: try state.shares(), reader: reader, in: try openDatabase(readOnly: false), forget: { _ in })
         try state.setSetting(Self.captureSetting, "on")
-        let ineligible = Dictionary(installation.ineligible, uniquingKeysWith: { first, _ in first })
+        let ineligible = Dictionary(plan.ineligible, uniquingKeysWith: { first, _ in first })
         return CaptureReport(
             objects: try state.shares().map(\.object).filter { ineligible[$0] == nil }, ineligible: ineligible)
     }
@@ -292,21 +277,19 @@ extension Org {
 
     /// Writes the triggers the shares need and drops the others, when capture is on.
     /// An object whose triggers had to be (re)written is compared in full by the next export.
+    /// - Returns: those objects.
     @discardableResult
-    func updateCaptureTriggers() throws -> ChangeCapture.Installation {
-        guard try capturesChanges, let reader = try state.setting(Self.captureReaderSetting) else {
-            return ChangeCapture.Installation()
+    func updateCaptureTriggers() throws -> [String] {
+        guard try capturesChanges, let reader = try state.setting(Self.captureReaderSetting) else { return [] }
+        let plan = try ChangeCapture.install(
+            for: try state.shares(), reader: reader, in: try openDatabase(readOnly: false)
+        ) { objects in
+            // Forgotten before the triggers change: a run killed in between must not trust them.
+            for object in objects {
+                try state.database.run("DELETE FROM captured_object WHERE object = ?", [.string(object)])
+            }
         }
-        let shares = try state.shares()
-        // Forgotten before the triggers change: a run killed in between must not trust them.
-        let before = try ChangeCapture.installedTriggers(in: try openDatabase(readOnly: true))
-        let changing = shares.filter { share in
-            ChangeCapture.triggers(for: share).contains { before[$0.name]?.sql != $0.sql }
-        }
-        for share in changing {
-            try state.database.run("DELETE FROM captured_object WHERE object = ?", [.string(share.object)])
-        }
-        return try ChangeCapture.install(for: shares, reader: reader, in: try openDatabase(readOnly: false))
+        return plan.recreated.map(\.object)
     }
 }
 

@@ -54,8 +54,6 @@ struct ChangeTracker {
         var objects: [TrackedObject]
         /// The objects that could not be merged and were tracked by the slower SQL statements, and why.
         var trackedWithSQL: [(object: String, reason: ObjectScan.CannotMerge)] = []
-        /// The objects whose changes were read from the change log, not found by a full comparison.
-        var trackedFromLog: [String] = []
 
         /// Whether `reader` gets object `index` whole.
         func isComplete(_ index: Int, for reader: Reader) -> Bool {
@@ -115,7 +113,6 @@ struct ChangeTracker {
                         of: object, tracked: tracked.table, after: version - 1, to: changes,
                         amongKeys: Self.loggedKeysTable)
                 }
-                update.trackedFromLog.append(object.name)
                 update.objects[index] = tracked
                 continue
             }
@@ -196,39 +193,42 @@ struct ChangeTracker {
 
     /// The slower way, for keys the scan cannot walk in order: one SQL statement gives the
     /// new version to each record whose hash changed, another a tombstone to each record that is gone.
-    private func recordChangesWithSQL(of object: ObjectSchema, in table: String, version: Int64, findDeletions: Bool)
-        throws
-    {
+    /// - Parameter keysTable: a table whose `key` column lists the only keys to look at.
+    private func recordChangesWithSQL(
+        of object: ObjectSchema, in table: String, version: Int64, findDeletions: Bool,
+        amongKeys keysTable: String? = nil
+    ) throws {
         let source = "org." + quoteIdentifier(object.name)
         let key = quoteIdentifier(object.primaryKey)
         let columns = object.fields.map { "t." + quoteIdentifier($0.name) }.joined(separator: ", ")
+        // CROSS JOIN: one lookup per listed key, not a pass over the object.
+        let rows = keysTable.map { "\($0) AS c CROSS JOIN \(source) AS t ON t.\(key) = c.key" } ?? "\(source) AS t"
         // "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT.
         try connection.run(
             """
             INSERT INTO main.\(table) (key, hash, version)
-            SELECT t.\(key), xo_row_hash(\(columns)), ?1 FROM \(source) AS t WHERE t.\(key) IS NOT NULL AND true
+            SELECT t.\(key), xo_row_hash(\(columns)), ?1 FROM \(rows) WHERE t.\(key) IS NOT NULL AND true
             ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, version = excluded.version
             WHERE hash IS NOT excluded.hash
             """, [.integer(version)])
         guard findDeletions else { return }
+        let listed = keysTable.map { "AND key IN (SELECT key FROM \($0))" } ?? ""
         try connection.run(
             """
             UPDATE main.\(table) SET hash = NULL, version = ?1
-            WHERE hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \(source) AS t WHERE t.\(key) = main.\(table).key)
+            WHERE hash IS NOT NULL \(listed)
+            AND NOT EXISTS (SELECT 1 FROM \(source) AS t WHERE t.\(key) = main.\(table).key)
             """, [.integer(version)])
     }
 
     static let loggedKeysTable = "temp.xo_logged_keys"
 
-    /// The change-capture way: the keys the log names in `range` (into
-    /// `loggedKeysTable`), and for each, its record hashed and compared with its
-    /// tracking row, a tombstone if the record is gone. Same outcome as the full
-    /// comparison for those keys; the other records did not change.
+    /// The change-capture way: the keys the log names in `range` go into
+    /// `loggedKeysTable`, and the SQL comparison runs on those keys only. Same
+    /// outcome as the full comparison for them; the other records did not change.
     private func recordLoggedChanges(
         of object: ObjectSchema, in table: String, version: Int64, range: ChangeCapture.Range
     ) throws {
-        let source = "org." + quoteIdentifier(object.name)
-        let key = quoteIdentifier(object.primaryKey)
         let keys = Self.loggedKeysTable
         try connection.execute(
             "DROP TABLE IF EXISTS \(keys); CREATE TABLE \(keys) (key PRIMARY KEY) WITHOUT ROWID;")
@@ -237,21 +237,7 @@ struct ChangeTracker {
             INSERT OR IGNORE INTO \(keys) (key)
             SELECT key FROM org.\(ChangeCapture.logTable) WHERE seq > ?1 AND seq <= ?2 AND object = ?3 AND key IS NOT NULL
             """, [.integer(range.after), .integer(range.upTo), .string(object.name)])
-        let columns = object.fields.map { "t." + quoteIdentifier($0.name) }.joined(separator: ", ")
-        try connection.run(
-            """
-            INSERT INTO main.\(table) (key, hash, version)
-            SELECT t.\(key), xo_row_hash(\(columns)), ?1 FROM \(keys) AS c JOIN \(source) AS t ON t.\(key) = c.key
-            WHERE true
-            ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, version = excluded.version
-            WHERE hash IS NOT excluded.hash
-            """, [.integer(version)])
-        try connection.run(
-            """
-            UPDATE main.\(table) SET hash = NULL, version = ?1
-            WHERE hash IS NOT NULL AND key IN (SELECT key FROM \(keys))
-            AND NOT EXISTS (SELECT 1 FROM \(source) AS t WHERE t.\(key) = main.\(table).key)
-            """, [.integer(version)])
+        try recordChangesWithSQL(of: object, in: table, version: version, findDeletions: true, amongKeys: keys)
     }
 
     /// Writes every record of `object` to `stream`.

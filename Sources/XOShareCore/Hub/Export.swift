@@ -59,7 +59,7 @@ extension Org {
         try finishInterruptedExport(in: drop)
         var refused = try collectAcceptances(from: drop)
         refused += try collectReceipts(from: drop)
-        for object in try updateCaptureTriggers().recreated {
+        for object in try updateCaptureTriggers() {
             environment.report(
                 .warning(
                     "the change-capture triggers of \(object) were missing or had been changed (was the table rebuilt?); they were written again, and \(object) is compared in full this time"
